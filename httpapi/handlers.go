@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"usersapi/users"
+)
+
+// Each handler decodes the request, calls the service once, and writes what it got
+// back. The service decides every outcome.
+
+func handleRegister(svc *users.Service, log *slog.Logger, trustedProxy bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req users.RegisterRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		info, err := svc.Register(r.Context(), req, clientIP(r, trustedProxy))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	})
+}
+
+func handleLogin(svc *users.Service, log *slog.Logger, trustedProxy bool) func(http.ResponseWriter, *http.Request, users.Credentials) {
+	return func(w http.ResponseWriter, r *http.Request, c users.Credentials) {
+		readBody := func() (req users.LoginRequest, err error) {
+			return req, decode(r, &req)
+		}
+		info, err := svc.Login(r.Context(), c, readBody, clientIP(r, trustedProxy))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	}
+}
+
+func handleMe(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, token string) {
+		info, err := svc.Me(r.Context(), sess, token)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	}
+}
+
+func handleLogout(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		respond(w, r, log, svc.Logout(r.Context(), sess))
+	}
+}
+
+func handleChangePassword(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		var req users.ChangePasswordRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.ChangePassword(r.Context(), sess, req))
+	}
+}
+
+func handleSetAccountKey(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		var req users.SetAccountKeyRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.SetAccountKey(r.Context(), sess, req))
+	}
+}
+
+func handleResetPassword(svc *users.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req users.ResetPasswordRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.ResetPassword(r.Context(), req))
+	})
+}
+
+func handleUpdateUser(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		var req users.UpdateUserRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.UpdateUser(r.Context(), sess, req))
+	}
+}
+
+func handleUpdateDevice(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		var req users.UpdateDeviceRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.UpdateDevice(r.Context(), sess, req))
+	}
+}
+
+func handleGetUser(svc *users.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := users.ParseUserID(r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		info, err := svc.User(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	})
+}
+
+func handleSearch(svc *users.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		found, err := svc.Search(r.Context(), r.URL.Query().Get("s"))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, found)
+	})
+}
+
+func handleDeregister(svc *users.Service, log *slog.Logger) func(http.ResponseWriter, *http.Request, users.Credentials) {
+	return func(w http.ResponseWriter, r *http.Request, c users.Credentials) {
+		respond(w, r, log, svc.Deregister(r.Context(), c))
+	}
+}
+
+func handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// respond answers "OK" (R-WIRE-3) when err is nil, else the error.
+func respond(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if err != nil {
+		writeError(w, r, log, err)
+		return
+	}
+	writeOK(w)
+}

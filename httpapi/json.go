@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"unicode/utf8"
+
+	"usersapi/users"
+)
+
+// maxBody caps every JSON request body (R-WIRE-7).
+const maxBody = 64 << 10
+
+// decode reads the JSON object in r's body into v: the one place where requests are
+// decoded. Unknown fields are ignored and null means "not given" (R-WIRE-7); a body
+// over 64 KiB is 413, a Content-Type other than application/json is 415, and anything
+// but exactly one valid JSON object in valid UTF-8 is 400.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return &users.Error{Kind: errUnsupportedMediaType, Reason: "The request body must be application/json."}
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return users.Errorf(users.ErrInvalid, "The request body could not be read.")
+	}
+	if len(body) > maxBody {
+		return users.Errorf(users.ErrTooLarge, "The request body must be at most %d bytes.", maxBody)
+	}
+	if !utf8.Valid(body) {
+		return users.Errorf(users.ErrInvalid, "The request body must be valid UTF-8.")
+	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return users.Errorf(users.ErrInvalid, "The request body must be a JSON object.")
+	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return users.Errorf(users.ErrInvalid, "The field %s has the wrong type.", typeErr.Field)
+		}
+		return users.Errorf(users.ErrInvalid, "The request body is not valid JSON.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return users.Errorf(users.ErrInvalid, "The request body must hold one JSON object and nothing after it.")
+	}
+	return nil
+}
+
+// checkDuplicateKeys refuses an object that names a key twice at any depth:
+// encoding/json would silently keep the last, and two readers of one body must not
+// disagree about what it says.
+func checkDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		key    bool // the next string token is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return users.Errorf(users.ErrInvalid, "The request body is not valid JSON.")
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, object: true, key: true})
+				continue
+			case '[':
+				stack = append(stack, frame{})
+				continue
+			default:
+				stack = stack[:top]
+			}
+		case string:
+			if top >= 0 && stack[top].object && stack[top].key {
+				if stack[top].keys[t] {
+					return users.Errorf(users.ErrInvalid, "The key %q appears twice in the request body.", t)
+				}
+				stack[top].keys[t] = true
+				stack[top].key = false
+				continue
+			}
+		}
+		// A value was completed: the next token of the enclosing object is a key.
+		if top = len(stack) - 1; top >= 0 && stack[top].object {
+			stack[top].key = true
+		}
+	}
+}
+
+// writeJSON answers with status and v as JSON: the one place where answers are
+// encoded (R-WIRE-2).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error gets here: every answer type encodes.
+		panic(fmt.Sprintf("httpapi: encoding %T: %v", v, err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", fmt.Sprint(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeOK answers "OK": 200 with an empty body (R-WIRE-3).
+func writeOK(w http.ResponseWriter) {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,686 @@
+package users
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits of decisions.md §4 and §6.
+const (
+	MaxSessions     = 50               // per user (R-LOG-2)
+	MaxPhotos       = 10               // per user (R-PHO-1)
+	MaxSearch       = 50               // results (R-SRCH-1)
+	MaxFailures     = 10               // failed attempts before 429 (R-SEC-4)
+	FailureWindow   = 15 * time.Minute // (R-SEC-4)
+	TouchInterval   = time.Minute      // how often a session's use is recorded (R-SES-1)
+	throttleEntries = 100_000          // keys kept by each throttle
+)
+
+// Config holds what a Service needs. Store, Hasher and Tokens are required.
+type Config struct {
+	Store  Store
+	Hasher Hasher
+	Tokens Tokens
+
+	// Files and Previewer keep uploads and make previews; without Files, uploads and
+	// photos are refused.
+	Files     Files
+	Previewer Previewer
+	// MaxUpload caps one upload in bytes (R-UPL-1); default 50 MiB.
+	MaxUpload int64
+
+	// Now is the clock; default time.Now. Times are kept in UTC to the second (R-WIRE-8).
+	Now func() time.Time
+	// MaxSessionAge ends sessions older than this; 0 means sessions do not expire by
+	// age (R-SEC-3).
+	MaxSessionAge time.Duration
+}
+
+// Service carries out every operation of the Users API. It is safe for concurrent use.
+type Service struct {
+	store         Store
+	hasher        Hasher
+	tokens        Tokens
+	files         Files
+	previewer     Previewer
+	maxUpload     int64
+	clock         func() time.Time
+	maxSessionAge time.Duration
+
+	passwordFailures *throttle // keyed by lower-cased username (R-SEC-4)
+	keyFailures      *throttle // keyed by user id (R-SEC-4)
+
+	uploadMu sync.Mutex // serializes the commit of uploads, see uploads.go
+
+	dummyOnce sync.Once
+	dummyHash string // verified against when the account is unknown (R-LOG-1)
+	dummyErr  error
+}
+
+// NewService returns a Service using the dependencies in cfg.
+func NewService(cfg Config) *Service {
+	s := &Service{
+		store:            cfg.Store,
+		hasher:           cfg.Hasher,
+		tokens:           cfg.Tokens,
+		files:            cfg.Files,
+		previewer:        cfg.Previewer,
+		maxUpload:        cfg.MaxUpload,
+		clock:            cfg.Now,
+		maxSessionAge:    cfg.MaxSessionAge,
+		passwordFailures: newThrottle(MaxFailures, FailureWindow, throttleEntries),
+		keyFailures:      newThrottle(MaxFailures, FailureWindow, throttleEntries),
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = 50 << 20
+	}
+	return s
+}
+
+// now returns the time in UTC, to the second: what is stored is what is shown.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Second) }
+
+// Credentials are a username and password, as sent with HTTP Basic.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// RegisterRequest is the body of POST /users (R-REG-1).
+type RegisterRequest struct {
+	Name       *string     `json:"name"`
+	Username   *string     `json:"username"`
+	Password   *string     `json:"password"`
+	DeviceInfo *DeviceInfo `json:"deviceInfo"`
+}
+
+// LoginRequest is the body of POST /users/login (R-LOG-1).
+type LoginRequest struct {
+	DeviceInfo *DeviceInfo `json:"deviceInfo"`
+}
+
+// ChangePasswordRequest is the body of PUT /users/me/changePassword (R-PW-1).
+type ChangePasswordRequest struct {
+	OldPassword *string `json:"oldPassword"`
+	NewPassword *string `json:"newPassword"`
+}
+
+// SetAccountKeyRequest is the body of PUT /users/me/setAccountKey (R-KEY-1).
+type SetAccountKeyRequest struct {
+	Password   *string `json:"password"`
+	AccountKey *string `json:"accountKey"`
+}
+
+// ResetPasswordRequest is the body of PUT /users/resetPassword (R-RST-1).
+type ResetPasswordRequest struct {
+	UserID      *int64  `json:"userId"`
+	AccountKey  *string `json:"accountKey"`
+	NewPassword *string `json:"newPassword"`
+}
+
+// UpdateUserRequest is the body of PUT /users/me (R-UPD-1); nil fields stay as they are.
+type UpdateUserRequest struct {
+	Name  *string `json:"name"`
+	About *string `json:"about"`
+}
+
+// UpdateDeviceRequest is the body of PUT /users/me/device (R-DEV-1).
+type UpdateDeviceRequest struct {
+	DeviceName  *string `json:"deviceName"`
+	DeviceToken *string `json:"deviceToken"`
+}
+
+// required returns the value of a required field, or a 400 naming it.
+func required[T any](field string, p *T) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, invalid("%s is required.", field)
+	}
+	return *p, nil
+}
+
+// Register creates a user and its first session, and returns the private UserInfo
+// with that session's token (R-REG-1). ip is the client's address.
+func (s *Service) Register(ctx context.Context, req RegisterRequest, ip string) (UserInfo, error) {
+	name, err := required("name", req.Name)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	username, err := required("username", req.Username)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	password, err := required("password", req.Password)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	device, err := required("deviceInfo", req.DeviceInfo)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if name, err = NormalizeName(name); err != nil {
+		return UserInfo{}, err
+	}
+	if username, err = NormalizeUsername(username); err != nil {
+		return UserInfo{}, err
+	}
+	if err = CheckPassword("password", password, username); err != nil {
+		return UserInfo{}, err
+	}
+	if device, err = NormalizeDevice(device); err != nil {
+		return UserInfo{}, err
+	}
+	// A cheap early answer for the common case; CreateUser decides under its lock.
+	if _, err := s.store.UserByUsername(ctx, username); err == nil {
+		return UserInfo{}, errUsernameTaken
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	now := s.now()
+	token, sess := s.newSession(device, ip, now)
+	u, err := s.store.CreateUser(ctx, User{Name: name, Username: username, PasswordHash: hash, CreatedAt: now}, sess)
+	if errors.Is(err, ErrConflict) {
+		return UserInfo{}, errUsernameTaken
+	}
+	if err != nil {
+		return UserInfo{}, err
+	}
+	sess.UserID = u.ID
+	return s.privateInfo(ctx, u, sess, token)
+}
+
+var errUsernameTaken = Errorf(ErrConflict, "The username is already taken.")
+
+// newSession makes a session and its token for a device.
+func (s *Service) newSession(device DeviceInfo, ip string, now time.Time) (token string, sess Session) {
+	token, digest := s.tokens.New()
+	return token, Session{ID: NewUUID(), TokenHash: digest, IPAddress: ip, CreatedAt: now, UpdatedAt: now, Device: device}
+}
+
+// Login checks the credentials first and only then reads the request through
+// readBody (R-LOG-1: Basic credentials are checked before the body). It opens a
+// session for the device, replacing that device's old one (R-LOG-2).
+func (s *Service) Login(ctx context.Context, c Credentials, readBody func() (LoginRequest, error), ip string) (UserInfo, error) {
+	u, err := s.checkPassword(ctx, c.Username, c.Password, errBadCredentials)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	req, err := readBody()
+	if err != nil {
+		return UserInfo{}, err
+	}
+	device, err := required("deviceInfo", req.DeviceInfo)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if device, err = NormalizeDevice(device); err != nil {
+		return UserInfo{}, err
+	}
+	now := s.now()
+	token, sess := s.newSession(device, ip, now)
+	sess.UserID = u.ID
+	if err := s.store.CreateSession(ctx, sess, MaxSessions); err != nil {
+		if errors.Is(err, ErrNotFound) { // deleted meanwhile
+			return UserInfo{}, errBadCredentials
+		}
+		return UserInfo{}, err
+	}
+	return s.privateInfo(ctx, u, sess, token)
+}
+
+var (
+	errBadCredentials = Errorf(ErrUnauthorized, "The username or password is wrong.")
+	errWrongPassword  = Errorf(ErrForbidden, "The password is wrong.")
+	errWrongKey       = Errorf(ErrForbidden, "The user id or account key is wrong.")
+)
+
+// passwordKey is the throttle key of an account's password failures: the username,
+// lower-cased as login does, whether or not such a user exists (R-SEC-4).
+func passwordKey(username string) string {
+	if n, err := NormalizeUsername(username); err == nil {
+		return n
+	}
+	return strings.ToLower(strings.TrimSpace(username))
+}
+
+// checkPassword verifies username's password under the password throttle. An unknown
+// user costs the same hash as a wrong password and gives the same error, wrong.
+// A check that passes on an old, weaker hash replaces it (R-SEC-1).
+func (s *Service) checkPassword(ctx context.Context, username, password string, wrong error) (User, error) {
+	key := passwordKey(username)
+	if err := s.checkThrottle(s.passwordFailures, key); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.UserByUsername(ctx, key)
+	hash := u.PasswordHash
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if hash, err = s.dummy(ctx); err != nil {
+			return User{}, err
+		}
+	case err != nil:
+		return User{}, err
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || u.ID == 0 {
+		s.passwordFailures.fail(key, s.now())
+		return User{}, wrong
+	}
+	s.passwordFailures.clear(key)
+	if rehash {
+		// Best effort: a failure leaves the old hash, which still works.
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			if s.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &h, IfPasswordHash: u.PasswordHash}) == nil {
+				u.PasswordHash = h
+			}
+		}
+	}
+	return u, nil
+}
+
+// dummy returns a hash that no password matches, to verify against for unknown users.
+func (s *Service) dummy(ctx context.Context) (string, error) {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, s.dummyErr = s.hasher.Hash(ctx, NewUUID()+NewUUID())
+	})
+	if s.dummyErr != nil {
+		err := s.dummyErr
+		s.dummyOnce = sync.Once{} // try again next time
+		return "", err
+	}
+	return s.dummyHash, nil
+}
+
+// checkThrottle returns a 429 error if key is blocked.
+func (s *Service) checkThrottle(t *throttle, key string) error {
+	if wait := t.blocked(key, s.now()); wait > 0 {
+		return &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: wait}
+	}
+	return nil
+}
+
+// Authenticate returns the session of an access token, or ErrUnauthorized. It records
+// the use at most once per TouchInterval (R-SES-1), and ends a session older than the
+// configured maximum age (R-SEC-3).
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	digest, ok := s.tokens.Digest(token)
+	if !ok {
+		return Session{}, errBadToken
+	}
+	sess, err := s.store.SessionByToken(ctx, digest)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, errBadToken
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	if s.maxSessionAge > 0 && now.Sub(sess.CreatedAt) > s.maxSessionAge {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return Session{}, errBadToken
+	}
+	if now.Sub(sess.UpdatedAt) >= TouchInterval {
+		if err := s.store.UpdateSession(ctx, sess.ID, SessionUpdate{UpdatedAt: &now}); err != nil {
+			if errors.Is(err, ErrNotFound) { // ended meanwhile
+				return Session{}, errBadToken
+			}
+			return Session{}, err
+		}
+		sess.UpdatedAt = now
+	}
+	return sess, nil
+}
+
+var errBadToken = Errorf(ErrUnauthorized, "The access token is missing, malformed or unknown.")
+
+// Me returns the private UserInfo of the session's user (R-ME-1). token is the
+// caller's own, shown again on its session (R-OBJ-3).
+func (s *Service) Me(ctx context.Context, sess Session, token string) (UserInfo, error) {
+	u, err := s.sessionUser(ctx, sess)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	return s.privateInfo(ctx, u, sess, token)
+}
+
+// sessionUser loads the user of an authenticated session.
+func (s *Service) sessionUser(ctx context.Context, sess Session) (User, error) {
+	u, err := s.store.User(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) { // deleted after Authenticate
+		return User{}, errBadToken
+	}
+	return u, err
+}
+
+// Logout ends the caller's session only (R-OUT-1).
+func (s *Service) Logout(ctx context.Context, sess Session) error {
+	err := s.store.DeleteSession(ctx, sess.ID)
+	if errors.Is(err, ErrNotFound) {
+		return errBadToken
+	}
+	return err
+}
+
+// ChangePassword replaces the password after checking the old one, and ends every
+// other session of the user; the caller's stays (R-PW-1).
+func (s *Service) ChangePassword(ctx context.Context, sess Session, req ChangePasswordRequest) error {
+	oldPassword, err := required("oldPassword", req.OldPassword)
+	if err != nil {
+		return err
+	}
+	newPassword, err := required("newPassword", req.NewPassword)
+	if err != nil {
+		return err
+	}
+	u, err := s.sessionUser(ctx, sess)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword("oldPassword", oldPassword, ""); err != nil {
+		return err
+	}
+	if err := CheckPassword("newPassword", newPassword, u.Username); err != nil {
+		return err
+	}
+	if _, err := s.checkPassword(ctx, u.Username, oldPassword, errWrongOldPassword); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return err
+	}
+	// Re-read: checkPassword may have rehashed. The condition makes a concurrent
+	// change of the password win over this one rather than be silently undone.
+	u, err = s.sessionUser(ctx, sess)
+	if err != nil {
+		return err
+	}
+	err = s.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, EndSessions: true, KeepSession: sess.ID})
+	if errors.Is(err, ErrConflict) {
+		return errWrongOldPassword
+	}
+	return err
+}
+
+var errWrongOldPassword = Errorf(ErrForbidden, "The old password is wrong.")
+
+// SetAccountKey sets or replaces the account key after checking the password (R-KEY-1).
+func (s *Service) SetAccountKey(ctx context.Context, sess Session, req SetAccountKeyRequest) error {
+	password, err := required("password", req.Password)
+	if err != nil {
+		return err
+	}
+	key, err := required("accountKey", req.AccountKey)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword("password", password, ""); err != nil {
+		return err
+	}
+	if err := CheckAccountKey(key); err != nil {
+		return err
+	}
+	u, err := s.sessionUser(ctx, sess)
+	if err != nil {
+		return err
+	}
+	if _, err := s.checkPassword(ctx, u.Username, password, errWrongPassword); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, key)
+	if err != nil {
+		return err
+	}
+	return s.store.UpdateUser(ctx, u.ID, UserUpdate{AccountKeyHash: &hash})
+}
+
+// ResetPassword sets a new password for whoever holds the account key, and ends every
+// session of the user (R-RST-1). Unknown user, user without a key and wrong key are
+// one and the same 403.
+func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) error {
+	id, err := required("userId", req.UserID)
+	if err != nil {
+		return err
+	}
+	key, err := required("accountKey", req.AccountKey)
+	if err != nil {
+		return err
+	}
+	newPassword, err := required("newPassword", req.NewPassword)
+	if err != nil {
+		return err
+	}
+	if id <= 0 {
+		return invalid("userId must be a positive integer.")
+	}
+	if err := CheckAccountKey(key); err != nil {
+		return err
+	}
+	if err := CheckPassword("newPassword", newPassword, ""); err != nil {
+		return err
+	}
+	tkey := strconv.FormatInt(id, 10)
+	if err := s.checkThrottle(s.keyFailures, tkey); err != nil {
+		return err
+	}
+	u, err := s.store.User(ctx, id)
+	hash := u.AccountKeyHash
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := CheckPassword("newPassword", newPassword, u.Username); err != nil {
+			return err
+		}
+	}
+	if hash == "" {
+		if hash, err = s.dummy(ctx); err != nil {
+			return err
+		}
+	}
+	ok, _, err := s.hasher.Verify(ctx, key, hash)
+	if err != nil {
+		return err
+	}
+	if !ok || u.AccountKeyHash == "" {
+		s.keyFailures.fail(tkey, s.now())
+		return errWrongKey
+	}
+	newHash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return err
+	}
+	if err := s.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &newHash, EndSessions: true}); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return errWrongKey
+		}
+		return err
+	}
+	s.keyFailures.clear(tkey)
+	s.passwordFailures.clear(u.Username) // the owner proved themselves: let them log in
+	return nil
+}
+
+// UpdateUser changes the name and/or about of the caller (R-UPD-1).
+func (s *Service) UpdateUser(ctx context.Context, sess Session, req UpdateUserRequest) error {
+	var ch UserUpdate
+	if req.Name != nil {
+		name, err := NormalizeName(*req.Name)
+		if err != nil {
+			return err
+		}
+		ch.Name = &name
+	}
+	if req.About != nil {
+		about, err := NormalizeAbout(*req.About)
+		if err != nil {
+			return err
+		}
+		ch.About = &about
+	}
+	if ch.Name == nil && ch.About == nil {
+		return nil
+	}
+	err := s.store.UpdateUser(ctx, sess.UserID, ch)
+	if errors.Is(err, ErrNotFound) {
+		return errBadToken
+	}
+	return err
+}
+
+// UpdateDevice changes the device name and/or push token of the caller's session (R-DEV-1).
+func (s *Service) UpdateDevice(ctx context.Context, sess Session, req UpdateDeviceRequest) error {
+	var ch SessionUpdate
+	if req.DeviceName != nil {
+		name := strings.TrimSpace(*req.DeviceName)
+		if err := checkText("deviceName", name, 0, DeviceNameMax); err != nil {
+			return err
+		}
+		ch.DeviceName = &name
+	}
+	if req.DeviceToken != nil {
+		if err := checkText("deviceToken", *req.DeviceToken, 0, DeviceTokenMax); err != nil {
+			return err
+		}
+		ch.DeviceToken = req.DeviceToken
+	}
+	if ch.DeviceName == nil && ch.DeviceToken == nil {
+		return nil
+	}
+	err := s.store.UpdateSession(ctx, sess.ID, ch)
+	if errors.Is(err, ErrNotFound) {
+		return errBadToken
+	}
+	return err
+}
+
+// User returns the public UserInfo of the user with the ID (R-GET-1).
+func (s *Service) User(ctx context.Context, id int64) (UserInfo, error) {
+	if id <= 0 {
+		return UserInfo{}, invalid("The user id must be a positive integer.")
+	}
+	u, err := s.store.User(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return UserInfo{}, Errorf(ErrNotFound, "No user has this id.")
+	}
+	if err != nil {
+		return UserInfo{}, err
+	}
+	return s.publicInfo(ctx, u)
+}
+
+// Search finds users by a substring of their name or username (R-SRCH-1).
+func (s *Service) Search(ctx context.Context, q string) ([]UserInfo, error) {
+	q, err := NormalizeSearch(q)
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.store.SearchUsers(ctx, q, MaxSearch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserInfo, 0, len(found))
+	for _, u := range found {
+		info, err := s.publicInfo(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Deregister deletes the user of the credentials with every session, photo, upload and
+// file (R-DEL-1). It takes Basic credentials, not a token, as the API text says.
+func (s *Service) Deregister(ctx context.Context, c Credentials) error {
+	u, err := s.checkPassword(ctx, c.Username, c.Password, errBadCredentials)
+	if err != nil {
+		return err
+	}
+	s.uploadMu.Lock()
+	defer s.uploadMu.Unlock()
+	ups, err := s.store.DeleteUser(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return errBadCredentials
+	}
+	if err != nil {
+		return err
+	}
+	_ = s.removeUploadFiles(ups) // the records are gone; leftover bytes are unreachable
+	return nil
+}
+
+// publicInfo builds the public UserInfo of u (R-OBJ-1, R-OBJ-2).
+func (s *Service) publicInfo(ctx context.Context, u User) (UserInfo, error) {
+	sessions, err := s.store.Sessions(ctx, u.ID)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	info := userInfo(u)
+	info.LastSeen = lastSeen(sessions)
+	return info, nil
+}
+
+// privateInfo builds the private UserInfo of u for the session cur, whose token is
+// shown (R-OBJ-3): cur first, then the other sessions, most recently used first.
+func (s *Service) privateInfo(ctx context.Context, u User, cur Session, token string) (UserInfo, error) {
+	sessions, err := s.store.Sessions(ctx, u.ID)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	info := userInfo(u)
+	info.LastSeen = lastSeen(sessions)
+	slices.SortFunc(sessions, func(a, b Session) int {
+		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	info.DeviceSessions = make([]DeviceSession, 0, len(sessions))
+	info.DeviceSessions = append(info.DeviceSessions, deviceSession(cur, token))
+	for _, sess := range sessions {
+		if sess.ID != cur.ID {
+			info.DeviceSessions = append(info.DeviceSessions, deviceSession(sess, ""))
+		}
+	}
+	return info, nil
+}
+
+func userInfo(u User) UserInfo {
+	info := UserInfo{ID: u.ID, Name: u.Name, Username: u.Username, About: u.About, CreatedAt: u.CreatedAt, Photos: make([]MediaInfo, 0, len(u.Photos))}
+	for i := len(u.Photos) - 1; i >= 0; i-- { // newest first
+		p := u.Photos[i]
+		info.Photos = append(info.Photos, MediaInfo{ID: p.ID, FileType: p.FileType, FileSize: p.FileSize, PreviewWidth: p.PreviewWidth, PreviewHeight: p.PreviewHeight, CreatedAt: p.CreatedAt})
+	}
+	return info
+}
+
+func deviceSession(s Session, token string) DeviceSession {
+	return DeviceSession{ID: s.ID, AccessToken: token, IPAddress: s.IPAddress, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, DeviceInfo: s.Device}
+}
+
+// lastSeen is the newest UpdatedAt over the sessions, or nil without any (R-SES-2).
+func lastSeen(sessions []Session) *time.Time {
+	if len(sessions) == 0 {
+		return nil
+	}
+	t := sessions[0].UpdatedAt
+	for _, s := range sessions[1:] {
+		if s.UpdatedAt.After(t) {
+			t = s.UpdatedAt
+		}
+	}
+	return &t
+}
