@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"usersapi/httpapi"
 )
 
 // TestRegister covers users-api §1, R-REG-1, R-OBJ-1/3/4/5, R-WIRE-2/8.
@@ -456,5 +457,14 @@ func TestSessionActivity(t *testing.T) {
 	wantStatus(t, "logout", e.do("POST", "/users/me/logout", nil, bearerH(u.token)...), 200)
 	if pub := e.do("GET", fmt.Sprint("/users/", u.id), nil).json(t); pub["lastSeen"] != nil {
 		t.Errorf("lastSeen %v without sessions, want it omitted (R-OBJ-1)", pub["lastSeen"])
+	}
+}
+
+func TestRoutesList(t *testing.T) {
+	got := strings.Join(httpapi.Routes(), "\n")
+	for _, want := range []string{"POST /users", "GET /users/me", "DELETE /users/me", "PUT /users/resetPassword", "POST /users/resetPassword"} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("Routes() lacks %q:\n%s", want, got)
+		}
 	}
 }

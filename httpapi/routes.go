@@ -6,8 +6,13 @@ import (
 	"usersapi/users"
 )
 
+// router is what addRoutes registers on: an *http.ServeMux, or a list for Routes.
+type router interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // addRoutes lists the whole API surface, in the order of users-api.txt.
-func addRoutes(mux *http.ServeMux, svc *users.Service, o Options) {
+func addRoutes(mux router, svc *users.Service, o Options) {
 	log := o.Logger
 	mux.Handle("POST /users", handleRegister(svc, log, o.TrustedProxy))                          // §1 R-REG-1
 	mux.Handle("POST /users/login", basic(log, handleLogin(svc, log, o.TrustedProxy)))           // §2 R-LOG-1, Basic
@@ -25,3 +30,15 @@ func addRoutes(mux *http.ServeMux, svc *users.Service, o Options) {
 	mux.Handle("DELETE /users/me", basic(log, handleDeregister(svc, log)))                       // §14 R-DEL-1, Basic
 	mux.Handle("GET /healthz", handleHealth())                                                   // for load balancers and scripts
 }
+
+// Routes returns the pattern of every route the server registers, in order, such as
+// "POST /users": the surface docs and tests compare themselves against.
+func Routes() []string {
+	var l routeList
+	addRoutes(&l, nil, Options{})
+	return l
+}
+
+type routeList []string
+
+func (l *routeList) Handle(pattern string, _ http.Handler) { *l = append(*l, pattern) }
