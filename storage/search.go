@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"bytes"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// blockSize is how many users one search block holds at most. A change to a name
+// rewrites one block, so the cost of a write stays bounded by it (R-STO-3).
+const blockSize = 1024
+
+// searchIndex keeps every user in ascending ID order, in blocks. Each block holds the
+// search keys of its users back to back in one byte slice, each key being
+// '\n' + lower(username) + '\x00' + lower(name). A search runs bytes.Index over whole
+// blocks instead of calling strings.Contains a million times (R-SRCH-1), and a search
+// for '\n' + q finds exactly the usernames that start with q.
+type searchIndex struct {
+	blocks []*block
+}
+
+type block struct {
+	ents []*entry // ascending ID
+	offs []int32  // offs[i] is where the key of ents[i] starts in data (its '\n')
+	data []byte
+}
+
+// searchKey returns the key of u without its leading '\n'.
+func searchKey(username, name string) string {
+	return strings.ToLower(username) + "\x00" + strings.ToLower(name)
+}
+
+func (b *block) keyEnd(i int) int {
+	if i+1 < len(b.offs) {
+		return int(b.offs[i+1])
+	}
+	return len(b.data)
+}
+
+// add appends e, whose ID is above every other in the index.
+func (x *searchIndex) add(e *entry) {
+	var b *block
+	if n := len(x.blocks); n > 0 && len(x.blocks[n-1].ents) < blockSize {
+		b = x.blocks[n-1]
+	} else {
+		b = &block{
+			ents: make([]*entry, 0, blockSize),
+			offs: make([]int32, 0, blockSize),
+		}
+		x.blocks = append(x.blocks, b)
+	}
+	b.ents = append(b.ents, e)
+	b.offs = append(b.offs, int32(len(b.data)))
+	b.data = append(b.data, '\n')
+	b.data = append(b.data, searchKey(e.user.Username, e.user.Name)...)
+}
+
+// find returns the block and position of the user with the ID.
+func (x *searchIndex) find(id int64) (*block, int, bool) {
+	bi := sort.Search(len(x.blocks), func(i int) bool {
+		b := x.blocks[i]
+		return b.ents[len(b.ents)-1].user.ID >= id
+	})
+	if bi == len(x.blocks) {
+		return nil, 0, false
+	}
+	b := x.blocks[bi]
+	i, ok := slices.BinarySearchFunc(b.ents, id, func(e *entry, id int64) int {
+		switch {
+		case e.user.ID < id:
+			return -1
+		case e.user.ID > id:
+			return 1
+		}
+		return 0
+	})
+	return b, i, ok
+}
+
+// replace puts ne in place of old (same ID), rewriting the block's key if the name changed.
+func (x *searchIndex) replace(old, ne *entry) {
+	b, i, ok := x.find(ne.user.ID)
+	if !ok {
+		return
+	}
+	b.ents[i] = ne
+	if old.user.Name == ne.user.Name && old.user.Username == ne.user.Username {
+		return
+	}
+	start, end := int(b.offs[i]), b.keyEnd(i)
+	key := searchKey(ne.user.Username, ne.user.Name)
+	data := make([]byte, 0, len(b.data)-(end-start)+1+len(key))
+	data = append(data, b.data[:start]...)
+	data = append(data, '\n')
+	data = append(data, key...)
+	data = append(data, b.data[end:]...)
+	delta := int32(1 + len(key) - (end - start))
+	for j := i + 1; j < len(b.offs); j++ {
+		b.offs[j] += delta
+	}
+	b.data = data
+}
+
+// remove takes the entry out of the index.
+func (x *searchIndex) remove(e *entry) {
+	b, i, ok := x.find(e.user.ID)
+	if !ok {
+		return
+	}
+	if len(b.ents) == 1 {
+		x.blocks = slices.DeleteFunc(x.blocks, func(o *block) bool { return o == b })
+		return
+	}
+	start, end := int(b.offs[i]), b.keyEnd(i)
+	b.data = append(b.data[:start], b.data[end:]...)
+	delta := int32(end - start)
+	b.offs = slices.Delete(b.offs, i, i+1)
+	for j := i; j < len(b.offs); j++ {
+		b.offs[j] -= delta
+	}
+	b.ents = slices.Delete(b.ents, i, i+1)
+}
+
+// view returns every entry in ascending ID order. The entries are immutable, so the list
+// stays consistent after the lock is released.
+func (x *searchIndex) view(n int) []*entry {
+	out := make([]*entry, 0, n)
+	for _, b := range x.blocks {
+		out = append(out, b.ents...)
+	}
+	return out
+}
+
+// search returns up to limit entries matching q, in the order of R-SRCH-1: the user
+// whose username is q, then usernames starting with q, then the other matches, each
+// group by ascending ID. q is lower case.
+func (s *state) search(q string, limit int) []*entry {
+	if limit <= 0 {
+		return nil
+	}
+	var out []*entry
+	exactID := int64(0)
+	if id, ok := s.byUsername[q]; ok {
+		exactID = id
+		out = append(out, s.byID[id])
+	}
+	need := limit - len(out)
+	if need == 0 {
+		return out
+	}
+	var prefix, other []*entry
+	pat := []byte(q)
+	prefixPat := append([]byte{'\n'}, q...)
+	for _, b := range s.index.blocks {
+		// Once other holds enough, only a username prefix can still change the answer.
+		onlyPrefix := len(other) >= need
+		for pos := 0; pos < len(b.data); {
+			p := pos
+			if onlyPrefix {
+				k := bytes.Index(b.data[pos:], prefixPat)
+				if k < 0 {
+					break
+				}
+				p += k + 1 // where q starts
+			} else {
+				k := bytes.Index(b.data[pos:], pat)
+				if k < 0 {
+					break
+				}
+				p += k
+			}
+			i := sort.Search(len(b.offs), func(i int) bool { return int(b.offs[i]) > p }) - 1
+			start, end := int(b.offs[i])+1, b.keyEnd(i)
+			sep := start + bytes.IndexByte(b.data[start:end], 0)
+			qe := p + len(q)
+			inUsername := p >= start && qe <= sep
+			inName := p > sep && qe <= end
+			if !inUsername && !inName {
+				pos = p + 1 // the match spans two fields or keys; look further
+				continue
+			}
+			pos = end // one match per user is enough
+			e := b.ents[i]
+			if e.user.ID == exactID {
+				continue
+			}
+			if inUsername && p == start {
+				prefix = append(prefix, e)
+				if len(prefix) == need {
+					return append(out, prefix...)
+				}
+			} else if len(other) < need {
+				other = append(other, e)
+				if len(other) == need {
+					onlyPrefix = true
+				}
+			}
+		}
+	}
+	out = append(out, prefix...)
+	return append(out, other[:min(len(other), need-len(prefix))]...)
+}
