@@ -27,7 +27,11 @@ func addRoutes(mux router, svc *users.Service, o Options) {
 	mux.Handle("GET /users/{id}", handleGetUser(svc, log))                                       // §10 R-GET-1
 	mux.Handle("GET /users/{$}", handleSearch(svc, log))                                         // §11 R-SRCH-1
 	mux.Handle("GET /users", handleSearch(svc, log))                                             // §11, R-WIRE-1
+	mux.Handle("POST /users/me/photos", bearer(svc, log, handleAddPhoto(svc, log)))              // §12 R-PHO-1
+	mux.Handle("DELETE /users/me/photos/{id}", bearer(svc, log, handleDeletePhoto(svc, log)))    // §13 R-PHO-2
 	mux.Handle("DELETE /users/me", basic(log, handleDeregister(svc, log)))                       // §14 R-DEL-1, Basic
+	mux.Handle("POST /uploads", bearer(svc, log, handleUpload(svc, log)))                        // Files, R-UPL-1
+	mux.Handle("GET /uploads/{file}", handleGetUpload(svc, log))                                 // Files, R-UPL-2 (and HEAD)
 	mux.Handle("GET /healthz", handleHealth())                                                   // for load balancers and scripts
 }
 

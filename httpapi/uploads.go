@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	"usersapi/users"
+)
+
+// Uploads (R-UPL-*) and photos (R-PHO-*).
+
+func handleAddPhoto(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		var req users.AddPhotoRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		respond(w, r, log, svc.AddPhoto(r.Context(), sess, req))
+	}
+}
+
+func handleDeletePhoto(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		respond(w, r, log, svc.DeletePhoto(r.Context(), sess, r.PathValue("id")))
+	}
+}
+
+// handleUpload streams the body to the service as it arrives; nothing here buffers it.
+// The answer is the bare file name as text (R-UPL-1).
+func handleUpload(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		name, err := svc.Upload(r.Context(), sess, r.Header.Get("File-Name"), r.Header.Get("Content-Type"), r.Body)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Content-Length", fmt.Sprint(len(name)))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, name)
+	}
+}
+
+// inlineTypes are the only types served for display, as images (R-UPL-2). Everything
+// else is a download, so that no upload runs as a page of this origin (html, svg).
+var inlineTypes = map[string]string{
+	"png":  "image/png",
+	"jpg":  "image/jpeg",
+	"gif":  "image/gif",
+	"webp": "image/webp",
+}
+
+// handleGetUpload serves a file or preview to anyone (R-UPL-2), with range and
+// conditional requests, GET and HEAD, by http.ServeContent.
+func handleGetUpload(svc *users.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		file := r.PathValue("file")
+		f, modTime, err := svc.OpenUpload(r.Context(), file)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		defer f.Close()
+		size, err := f.Seek(0, io.SeekEnd)
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		// A file can be replaced by its owner within the second of Last-Modified.
+		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, modTime.UnixNano(), size))
+		h.Set("Cache-Control", "no-cache")
+		_, fileType, _, _ := users.ParseFileName(file)
+		if ct, ok := inlineTypes[fileType]; ok {
+			h.Set("Content-Type", ct)
+		} else {
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": file}))
+		}
+		http.ServeContent(w, r, file, modTime, f)
+	})
+}
