@@ -15,6 +15,7 @@ import (
 
 	"usersapi/auth"
 	"usersapi/httpapi"
+	"usersapi/media"
 	"usersapi/storage"
 	"usersapi/users"
 )
@@ -29,6 +30,7 @@ type config struct {
 	trustedProxy  bool
 	maxSessionAge time.Duration
 	logLevel      string
+	maxUpload     int64 // bytes (R-UPL-1)
 }
 
 // parseFlags reads args, falling back to getenv for every flag not given.
@@ -62,6 +64,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("USERSD_MAX_SESSION_AGE: %v", err)
 	}
 	fs.DurationVar(&c.maxSessionAge, "max-session-age", age, "end sessions older than this; 0 keeps them (env USERSD_MAX_SESSION_AGE)")
+	maxUpload, err := envInt(getenv, "USERSD_MAX_UPLOAD", users.DefaultMaxUpload)
+	if err != nil {
+		return c, err
+	}
+	fs.Int64Var(&c.maxUpload, "max-upload", int64(maxUpload), "largest upload in bytes (env USERSD_MAX_UPLOAD)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -73,6 +80,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.store != "file" && c.store != "memory" {
 		return c, fmt.Errorf("-store must be file or memory, not %q", c.store)
+	}
+	if c.maxUpload <= 0 {
+		return c, fmt.Errorf("-max-upload must be a positive number of bytes")
 	}
 	return c, nil
 }
@@ -106,11 +116,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Close()
+	files, closeFiles, err := openUploads(c, log) // after the store, whose lock covers <data>
+	if err != nil {
+		return err
+	}
+	defer closeFiles()
 
 	svc := users.NewService(users.Config{
 		Store:         store,
 		Hasher:        auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
 		Tokens:        auth.Tokens{},
+		Files:         files,
+		Previewer:     media.NewPreviewer(0),
+		MaxUpload:     c.maxUpload,
 		MaxSessionAge: c.maxSessionAge,
 	})
 	var origins []string
