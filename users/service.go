@@ -259,9 +259,12 @@ func passwordKey(username string) string {
 // A check that passes on an old, weaker hash replaces it (R-SEC-1).
 func (s *Service) checkPassword(ctx context.Context, username, password string, wrong error) (User, error) {
 	key := passwordKey(username)
-	if err := s.checkThrottle(s.passwordFailures, key); err != nil {
+	done, err := s.beginCheck(s.passwordFailures, key)
+	if err != nil {
 		return User{}, err
 	}
+	result := abandoned
+	defer func() { done(result) }()
 	u, err := s.store.UserByUsername(ctx, key)
 	hash := u.PasswordHash
 	switch {
@@ -277,10 +280,10 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		return User{}, err
 	}
 	if !ok || u.ID == 0 {
-		s.passwordFailures.fail(key, s.now())
+		result = failed
 		return User{}, wrong
 	}
-	s.passwordFailures.clear(key)
+	result = succeeded
 	if rehash {
 		// Best effort: a failure leaves the old hash, which still works.
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
@@ -305,12 +308,13 @@ func (s *Service) dummy(ctx context.Context) (string, error) {
 	return s.dummyHash, nil
 }
 
-// checkThrottle returns a 429 error if key is blocked.
-func (s *Service) checkThrottle(t *throttle, key string) error {
-	if wait := t.blocked(key, s.now()); wait > 0 {
-		return &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: wait}
+// beginCheck reserves a check of key's secret under t, or returns a 429 error if key
+// is blocked. The caller must call done once with the outcome.
+func (s *Service) beginCheck(t *throttle, key string) (done func(outcome), err error) {
+	if wait := t.begin(key, s.now()); wait > 0 {
+		return nil, &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: wait}
 	}
-	return nil
+	return func(o outcome) { t.end(key, s.now(), o) }, nil
 }
 
 // Authenticate returns the session of an access token, or ErrUnauthorized. It records
@@ -474,9 +478,12 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		return err
 	}
 	tkey := strconv.FormatInt(id, 10)
-	if err := s.checkThrottle(s.keyFailures, tkey); err != nil {
+	done, err := s.beginCheck(s.keyFailures, tkey)
+	if err != nil {
 		return err
 	}
+	result := abandoned
+	defer func() { done(result) }()
 	u, err := s.store.User(ctx, id)
 	hash := u.AccountKeyHash
 	switch {
@@ -498,7 +505,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		return err
 	}
 	if !ok || u.AccountKeyHash == "" {
-		s.keyFailures.fail(tkey, s.now())
+		result = failed
 		return errWrongKey
 	}
 	newHash, err := s.hasher.Hash(ctx, newPassword)
@@ -511,7 +518,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		}
 		return err
 	}
-	s.keyFailures.clear(tkey)
+	result = succeeded
 	s.passwordFailures.clear(u.Username) // the owner proved themselves: let them log in
 	return nil
 }

@@ -8,17 +8,26 @@ import (
 
 // throttle counts failed attempts per key and blocks a key that failed too often
 // (R-SEC-4): after limit failures within window, every attempt is refused until the
-// oldest of them leaves the window. It is in memory only and holds at most max keys;
-// when full, the key touched least recently is forgotten, so a flood of made-up
-// usernames cannot grow it without bound.
+// oldest of them leaves the window.
+//
+// A check must be reserved with begin before the secret is hashed, and its outcome
+// reported with end. Checks under way count against the limit like failures do, so
+// that many attempts sent at once cannot all be checked before the first failure is
+// counted: at most limit secrets of one key are ever checked per window.
+//
+// It is in memory only and holds the failures of at most max keys; when full, the key
+// that failed least recently is forgotten, so a flood of made-up usernames cannot grow
+// it without bound. A key enters only after a failed check, which costs a full slow
+// hash, so pushing a key out costs max hashes: far longer than the window.
 type throttle struct {
 	limit  int
 	window time.Duration
 	max    int
 
-	mu    sync.Mutex
-	byKey map[string]*list.Element // of *attempts
-	lru   list.List                // front: most recently touched
+	mu      sync.Mutex
+	byKey   map[string]*list.Element // of *attempts
+	lru     list.List                // front: most recently failed
+	pending map[string]int           // checks under way, per key; only keys with some
 }
 
 type attempts struct {
@@ -26,30 +35,75 @@ type attempts struct {
 	failures []time.Time // oldest first, at most limit
 }
 
+// outcome is how a reserved check ended.
+type outcome int
+
+const (
+	abandoned outcome = iota // nothing was decided (an error, or no check after all)
+	failed                   // the secret was wrong, or the account unknown
+	succeeded                // the secret was right
+)
+
+// pendingWait is the Retry-After of a key blocked only by checks under way: they end
+// within a hash's time.
+const pendingWait = time.Second
+
 func newThrottle(limit int, window time.Duration, max int) *throttle {
-	return &throttle{limit: limit, window: window, max: max, byKey: make(map[string]*list.Element)}
+	return &throttle{limit: limit, window: window, max: max, byKey: make(map[string]*list.Element), pending: make(map[string]int)}
 }
 
-// blocked returns how long key is still blocked at now, or 0.
-func (t *throttle) blocked(key string, now time.Time) time.Duration {
+// begin reserves a check of key at now. If key is blocked it returns how long for,
+// and nothing is reserved. Otherwise it returns 0, and the caller must call end for
+// key exactly once.
+func (t *throttle) begin(key string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.byKey[key]
-	if !ok {
-		return 0
+	var failures []time.Time
+	if e, ok := t.byKey[key]; ok {
+		a := e.Value.(*attempts)
+		a.prune(now, t.window)
+		if len(a.failures) == 0 {
+			delete(t.byKey, key)
+			t.lru.Remove(e)
+		}
+		failures = a.failures
 	}
-	a := e.Value.(*attempts)
-	a.prune(now, t.window)
-	if len(a.failures) < t.limit {
-		return 0
+	if len(failures) >= t.limit {
+		return failures[0].Add(t.window).Sub(now)
 	}
-	return a.failures[0].Add(t.window).Sub(now)
+	if len(failures)+t.pending[key] >= t.limit {
+		return pendingWait
+	}
+	t.pending[key]++
+	return 0
 }
 
-// fail records a failed attempt of key at now.
+// end reports the outcome of a check reserved by begin.
+func (t *throttle) end(key string, now time.Time, o outcome) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := t.pending[key]; n > 1 {
+		t.pending[key] = n - 1
+	} else {
+		delete(t.pending, key)
+	}
+	switch o {
+	case failed:
+		t.fail(key, now)
+	case succeeded:
+		t.forget(key)
+	}
+}
+
+// clear forgets key's failures: its owner proved themselves another way.
+func (t *throttle) clear(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.forget(key)
+}
+
+// fail records a failed attempt of key at now. t.mu is held.
 func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	e, ok := t.byKey[key]
 	if !ok {
 		if t.lru.Len() >= t.max {
@@ -69,21 +123,19 @@ func (t *throttle) fail(key string, now time.Time) {
 	a.failures = append(a.failures, now)
 }
 
-// clear forgets key's failures, after a success.
-func (t *throttle) clear(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// forget drops key's failures. t.mu is held.
+func (t *throttle) forget(key string) {
 	if e, ok := t.byKey[key]; ok {
 		delete(t.byKey, key)
 		t.lru.Remove(e)
 	}
 }
 
-// size returns the number of keys held.
-func (t *throttle) size() int {
+// size returns the number of keys held with failures, and with checks under way.
+func (t *throttle) size() (failing, checking int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.lru.Len()
+	return t.lru.Len(), len(t.pending)
 }
 
 func (a *attempts) prune(now time.Time, window time.Duration) {
