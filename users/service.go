@@ -400,22 +400,23 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, req ChangePa
 	if err := CheckPassword("newPassword", newPassword, u.Username); err != nil {
 		return err
 	}
-	if _, err := s.checkPassword(ctx, u.Username, oldPassword, errWrongOldPassword); err != nil {
+	checked, err := s.checkPassword(ctx, u.Username, oldPassword, errWrongOldPassword)
+	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return err
 	}
-	// Re-read: checkPassword may have rehashed. The condition makes a concurrent
-	// change of the password win over this one rather than be silently undone.
-	u, err = s.sessionUser(ctx, sess)
-	if err != nil {
-		return err
-	}
-	err = s.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, EndSessions: true, KeepSession: sess.ID})
-	if errors.Is(err, ErrConflict) {
+	// The condition is the hash the old password was checked against (as rehashed by
+	// checkPassword, if it did): a password changed meanwhile wins over this change,
+	// which never saw it, rather than be silently undone.
+	err = s.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: checked.PasswordHash, EndSessions: true, KeepSession: sess.ID})
+	switch {
+	case errors.Is(err, ErrConflict):
 		return errWrongOldPassword
+	case errors.Is(err, ErrNotFound): // deleted meanwhile
+		return errBadToken
 	}
 	return err
 }
