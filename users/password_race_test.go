@@ -56,3 +56,36 @@ func TestConcurrentPasswordChanges(t *testing.T) {
 		t.Errorf("the owner's session: %v; want it kept", err)
 	}
 }
+
+// TestSetAccountKeyAfterPasswordChange: a key set with a password checked before the
+// owner changed it is refused, so a session that learned the old password cannot plant
+// a reset key once the owner has taken the account back.
+func TestSetAccountKeyAfterPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	e := newSecEnv(t, auth.MinIterations)
+	owner := e.register()
+	intruderKey := "the intruder's account key, long enough"
+	hold := make(chan struct{})
+	e.hasher.mu.Lock()
+	e.hasher.holdHash = map[string]chan struct{}{intruderKey: hold}
+	e.hasher.mu.Unlock()
+	done := make(chan error)
+	go func() {
+		done <- e.svc.SetAccountKey(ctx, owner.sess, users.SetAccountKeyRequest{Password: &owner.creds.Password, AccountKey: &intruderKey})
+	}()
+	<-e.hasher.entered
+	newHash, err := e.hasher.Hash(ctx, "the owner's new password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.UpdateUser(ctx, owner.ID, users.UserUpdate{PasswordHash: &newHash}); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	if err := <-done; !errors.Is(err, users.ErrForbidden) {
+		t.Errorf("set account key checked against a replaced password: got %v, want ErrForbidden", err)
+	}
+	if u, _ := e.store.User(ctx, owner.ID); u.AccountKeyHash != "" {
+		t.Error("the account key was stored")
+	}
+}

@@ -443,14 +443,24 @@ func (s *Service) SetAccountKey(ctx context.Context, sess Session, req SetAccoun
 	if err != nil {
 		return err
 	}
-	if _, err := s.checkPassword(ctx, u.Username, password, errWrongPassword); err != nil {
+	checked, err := s.checkPassword(ctx, u.Username, password, errWrongPassword)
+	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, key)
 	if err != nil {
 		return err
 	}
-	return s.store.UpdateUser(ctx, u.ID, UserUpdate{AccountKeyHash: &hash})
+	// Only while the password checked is still the account's: once the owner has
+	// changed it, whoever knew the old one cannot plant a reset key any more.
+	err = s.store.UpdateUser(ctx, u.ID, UserUpdate{AccountKeyHash: &hash, IfPasswordHash: checked.PasswordHash})
+	switch {
+	case errors.Is(err, ErrConflict):
+		return errWrongPassword
+	case errors.Is(err, ErrNotFound): // deleted meanwhile
+		return errBadToken
+	}
+	return err
 }
 
 // ResetPassword sets a new password for whoever holds the account key, and ends every
