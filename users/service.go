@@ -3,6 +3,8 @@ package users
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -246,12 +248,16 @@ var (
 )
 
 // passwordKey is the throttle key of an account's password failures: the username,
-// lower-cased as login does, whether or not such a user exists (R-SEC-4).
+// lower-cased as login does, whether or not such a user exists (R-SEC-4). A name no
+// account can have is counted all the same, under a digest that keeps the key short
+// whatever a client sends ('#' sets it apart from every valid username).
 func passwordKey(username string) string {
-	if n, err := NormalizeUsername(username); err == nil {
+	n, err := NormalizeUsername(username)
+	if err == nil {
 		return n
 	}
-	return strings.ToLower(strings.TrimSpace(username))
+	sum := sha256.Sum256([]byte(n))
+	return "#" + hex.EncodeToString(sum[:16])
 }
 
 // checkPassword verifies username's password under the password throttle. An unknown

@@ -2,6 +2,7 @@ package users
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -129,5 +130,30 @@ func TestServiceThrottleIsBounded(t *testing.T) {
 	}
 	if failing, checking := s.passwordFailures.size(); failing != 100 || checking != 0 {
 		t.Errorf("%d keys failing, %d checking; want 100 and 0", failing, checking)
+	}
+}
+
+// TestPasswordKey: the throttle key is the username as login reads it, and stays short
+// whatever a client sends, so a throttle full of made-up names stays small.
+func TestPasswordKey(t *testing.T) {
+	for _, c := range []struct{ a, b string }{
+		{"alice", " ALICE "},
+		{"Bad User!", "bad user!"},
+		{"\u212Aelvin", "\u212Aelvin "},
+	} {
+		if ka, kb := passwordKey(c.a), passwordKey(c.b); ka != kb {
+			t.Errorf("passwordKey(%q) = %q, passwordKey(%q) = %q; want one key", c.a, ka, c.b, kb)
+		}
+	}
+	if k := passwordKey(" Alice "); k != "alice" {
+		t.Errorf(`passwordKey(" Alice ") = %q, want "alice"`, k)
+	}
+	if passwordKey("bad user!") == passwordKey("bad user?") || passwordKey("\u212Aelvin") == passwordKey("kelvin") {
+		t.Error("two different usernames share a key")
+	}
+	for _, s := range []string{strings.Repeat("x", 64<<10), strings.Repeat("é", 30), "bad user!"} {
+		if k := passwordKey(s); len(k) > 2*UsernameMax {
+			t.Errorf("passwordKey of %d bytes is %d bytes long, want at most %d", len(s), len(k), 2*UsernameMax)
+		}
 	}
 }
