@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode"
 	"unicode/utf8"
 
 	"usersapi/users"
@@ -59,7 +60,8 @@ func decode(r *http.Request, v any) error {
 
 // checkDuplicateKeys refuses an object that names a key twice at any depth:
 // encoding/json would silently keep the last, and two readers of one body must not
-// disagree about what it says.
+// disagree about what it says. Keys are compared as encoding/json matches them to
+// fields, ignoring case: "newPassword" and "NEWPASSWORD" are one key.
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	type frame struct {
@@ -91,10 +93,11 @@ func checkDuplicateKeys(body []byte) error {
 			}
 		case string:
 			if top >= 0 && stack[top].object && stack[top].key {
-				if stack[top].keys[t] {
+				k := foldKey(t)
+				if stack[top].keys[k] {
 					return users.Errorf(users.ErrInvalid, "The key %q appears twice in the request body.", t)
 				}
-				stack[top].keys[t] = true
+				stack[top].keys[k] = true
 				stack[top].key = false
 				continue
 			}
@@ -104,6 +107,32 @@ func checkDuplicateKeys(body []byte) error {
 			stack[top].key = true
 		}
 	}
+}
+
+// foldKey returns the form under which encoding/json matches a key to a field: ASCII
+// letters upper-cased, every other character replaced by the smallest of its Unicode
+// simple case folding (so the Kelvin sign is K, the long s is S).
+func foldKey(key string) string {
+	b := make([]byte, 0, len(key))
+	for _, r := range key {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b = append(b, byte(r))
+			continue
+		}
+		for {
+			f := unicode.SimpleFold(r)
+			if f <= r {
+				r = f
+				break
+			}
+			r = f
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
 }
 
 // writeJSON answers with status and v as JSON: the one place where answers are
