@@ -1,0 +1,84 @@
+package conformance_test
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Configuration comes from the environment, as in complement; the report path may also
+// be given as a flag.
+var (
+	reportPath = flag.String("conformance.report", "",
+		"write a markdown table of rule -> pass/fail/skip to this file (env CONFORMANCE_REPORT)")
+
+	// baseURL is the server under test, without a trailing slash.
+	baseURL string
+	// uploadLimit is the server's upload cap in bytes (R-UPL-1).
+	uploadLimit int64 = 50 << 20
+
+	httpClient = &http.Client{
+		Timeout: 2 * time.Minute,
+		Transport: &http.Transport{
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+)
+
+// startInProcess, when set by inprocess_test.go, starts this project's server and
+// returns its URL, its upload cap and a function that stops it.
+var startInProcess func() (url string, maxUpload int64, stop func())
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	baseURL = strings.TrimRight(os.Getenv("USERS_BASE_URL"), "/")
+	if v := os.Getenv("USERS_UPLOAD_LIMIT"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "USERS_UPLOAD_LIMIT=%q: want a positive number of bytes\n", v)
+			os.Exit(2)
+		}
+		uploadLimit = n
+	}
+	where := baseURL
+	var stop func()
+	if baseURL == "" && startInProcess != nil {
+		baseURL, uploadLimit, stop = startInProcess()
+		inProcess = true
+		where = "in-process server (" + baseURL + ")"
+	}
+	start := time.Now()
+	code := m.Run()
+	elapsed := time.Since(start)
+	if stop != nil {
+		stop()
+	}
+
+	path := *reportPath
+	if path == "" {
+		path = os.Getenv("CONFORMANCE_REPORT")
+	}
+	if path != "" {
+		if err := writeReport(path, where, elapsed); err != nil {
+			fmt.Fprintln(os.Stderr, "conformance report:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// server skips the test when there is no server to test.
+func server(t *testing.T) {
+	t.Helper()
+	if baseURL == "" {
+		t.Skip("no server: set USERS_BASE_URL=http://host:port (the in-process server is not built in)")
+	}
+}
