@@ -40,6 +40,11 @@ func (b *block) keyEnd(i int) int {
 
 // add appends e, whose ID is above every other in the index.
 func (x *searchIndex) add(e *entry) {
+	x.addKey(e, searchKey(e.user.Username, e.user.Name))
+}
+
+// addKey is add with the search key already made.
+func (x *searchIndex) addKey(e *entry, key string) {
 	var b *block
 	if n := len(x.blocks); n > 0 && len(x.blocks[n-1].ents) < blockSize {
 		b = x.blocks[n-1]
@@ -53,7 +58,7 @@ func (x *searchIndex) add(e *entry) {
 	b.ents = append(b.ents, e)
 	b.offs = append(b.offs, int32(len(b.data)))
 	b.data = append(b.data, '\n')
-	b.data = append(b.data, searchKey(e.user.Username, e.user.Name)...)
+	b.data = append(b.data, key...)
 }
 
 // find returns the block and position of the user with the ID.

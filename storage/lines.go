@@ -1,0 +1,283 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"strconv"
+)
+
+// Every line of a data file is one JSON object {"c":<crc>,"r":<payload>} followed by
+// '\n', where crc is the CRC-32C (Castagnoli) of the payload's exact bytes, in decimal.
+// The checksum tells a torn or hand-edited line from a good one (R-STO-2, R-STO-5).
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+const (
+	linePrefix = `{"c":`
+	lineMiddle = `,"r":`
+)
+
+// appendLine appends the line carrying payload, which must be one JSON value without a
+// newline (json.Marshal never writes one).
+func appendLine(dst, payload []byte) []byte {
+	dst = append(dst, linePrefix...)
+	dst = strconv.AppendUint(dst, uint64(crc32.Checksum(payload, castagnoli)), 10)
+	dst = append(dst, lineMiddle...)
+	dst = append(dst, payload...)
+	return append(dst, '}', '\n')
+}
+
+// encodeLine returns the line of v.
+func encodeLine(v any) ([]byte, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return appendLine(make([]byte, 0, len(payload)+32), payload), nil
+}
+
+// lineError is a line whose envelope is broken: torn by a crash if it is the last line,
+// corrupt anywhere else.
+type lineError struct{ reason string }
+
+func (e *lineError) Error() string { return e.reason }
+
+// checkLine returns the payload of line (without its '\n'), or a *lineError.
+func checkLine(line []byte) ([]byte, error) {
+	// The layout written by appendLine, read without a JSON decoder.
+	if rest, ok := bytes.CutPrefix(line, []byte(linePrefix)); ok {
+		i := 0
+		for i < len(rest) && i < 10 && '0' <= rest[i] && rest[i] <= '9' {
+			i++
+		}
+		sum, err := strconv.ParseUint(string(rest[:i]), 10, 32)
+		if payload, ok := bytes.CutPrefix(rest[i:], []byte(lineMiddle)); err == nil && ok && len(payload) > 0 && payload[len(payload)-1] == '}' {
+			payload = payload[:len(payload)-1]
+			if crc32.Checksum(payload, castagnoli) == uint32(sum) {
+				return payload, nil
+			}
+			if !json.Valid(line) {
+				return nil, &lineError{"not valid JSON"}
+			}
+			return nil, &lineError{"checksum mismatch (the line was changed or torn)"}
+		}
+	}
+	// Any other layout of the same object, e.g. after an editor reformatted it.
+	var env struct {
+		C *uint32         `json:"c"`
+		R json.RawMessage `json:"r"`
+	}
+	if err := json.Unmarshal(line, &env); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, &lineError{fmt.Sprintf("not valid JSON: %v", err)}
+		}
+		return nil, &lineError{fmt.Sprintf("not a checksummed line: %v", err)}
+	}
+	if env.C == nil || env.R == nil {
+		return nil, &lineError{`not a checksummed line: "c" or "r" is missing`}
+	}
+	if crc32.Checksum(env.R, castagnoli) != *env.C {
+		return nil, &lineError{"checksum mismatch (the line was changed or torn)"}
+	}
+	return env.R, nil
+}
+
+// CorruptError reports data that the store refuses to load: a line that is neither good
+// nor a torn last write (R-STO-5). The file is left exactly as it is.
+type CorruptError struct {
+	File   string // path of the data file
+	Line   int    // 1-based line number, 0 when the problem is not one line's
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("storage: %s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("storage: %s, line %d: %s", e.File, e.Line, e.Reason)
+}
+
+// tornTail describes a last line that was dropped as an unfinished write.
+type tornTail struct {
+	offset int64 // where the line starts: the file is cut there
+	line   int
+	size   int64
+	reason string
+}
+
+// scanBatch is a run of whole lines of one file, decoded by a worker.
+type scanBatch[T any] struct {
+	data      []byte
+	firstLine int
+	offset    int64
+	final     bool // nothing follows in the file
+	vals      []T
+	errAt     int // index of the first line that failed, or -1
+	err       error
+	done      chan struct{}
+}
+
+// scanLines reads the lines of r, checks and decodes them on every CPU with decode, and
+// hands the values to use one by one in file order. A line that fails gives a
+// *CorruptError naming it, except that when tornOK is set and it is the last line and its
+// envelope is broken (no final newline, bad checksum, not JSON), it is reported as a
+// torn tail instead and scanning ends. use runs on the calling goroutine.
+func scanLines[T any](path string, r io.Reader, tornOK bool, decode func(payload []byte, v *T) error, use func(line int, v *T) error) (*tornTail, error) {
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	const chunk = 1 << 20
+	todo := make(chan *scanBatch[T], workers)
+	ordered := make(chan *scanBatch[T], 2*workers)
+	stop := make(chan struct{})
+	defer close(stop)
+
+	for range workers {
+		go func() {
+			for b := range todo {
+				decodeBatch(b, decode)
+				close(b.done)
+			}
+		}()
+	}
+
+	// The reader cuts the file into batches of whole lines. It holds each batch back until
+	// it knows whether anything follows, so that the last one is marked final.
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(todo)
+		var pending *scanBatch[T]
+		send := func(b *scanBatch[T]) bool {
+			select {
+			case todo <- b:
+			case <-stop:
+				return false
+			}
+			select {
+			case ordered <- b:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		var carry []byte
+		line, offset := 1, int64(0)
+		for {
+			buf := make([]byte, len(carry), max(chunk, 2*len(carry)))
+			copy(buf, carry)
+			n, err := io.ReadFull(r, buf[len(carry):cap(buf)])
+			buf = buf[:len(carry)+n]
+			eof := err == io.EOF || err == io.ErrUnexpectedEOF
+			if err != nil && !eof {
+				readErr <- err
+				return
+			}
+			var data []byte
+			if eof {
+				data, carry = buf, nil
+			} else if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+				data, carry = buf[:i+1], buf[i+1:]
+			} else {
+				carry = buf // a line longer than the buffer: read more
+				continue
+			}
+			if len(data) > 0 {
+				if pending != nil && !send(pending) {
+					return
+				}
+				pending = &scanBatch[T]{data: data, firstLine: line, offset: offset, errAt: -1, done: make(chan struct{})}
+				line += bytes.Count(data, []byte{'\n'})
+				offset += int64(len(data))
+			}
+			if eof {
+				if pending != nil {
+					pending.final = true
+					send(pending)
+				}
+				readErr <- nil
+				return
+			}
+		}
+	}()
+
+	for b := range ordered {
+		<-b.done
+		for i := range b.vals {
+			if err := use(b.firstLine+i, &b.vals[i]); err != nil {
+				return nil, &CorruptError{File: path, Line: b.firstLine + i, Reason: err.Error()}
+			}
+		}
+		if b.err != nil {
+			lineNo := b.firstLine + b.errAt
+			var le *lineError
+			if tornOK && errors.As(b.err, &le) && b.final && isLastLine(b.data, b.errAt) {
+				start := lineStart(b.data, b.errAt)
+				return &tornTail{offset: b.offset + int64(start), line: lineNo, size: int64(len(b.data) - start), reason: le.reason}, nil
+			}
+			return nil, &CorruptError{File: path, Line: lineNo, Reason: b.err.Error()}
+		}
+	}
+	if err := <-readErr; err != nil {
+		return nil, fmt.Errorf("storage: reading %s: %w", path, err)
+	}
+	return nil, nil
+}
+
+func decodeBatch[T any](b *scanBatch[T], decode func([]byte, *T) error) {
+	data := b.data
+	b.vals = make([]T, 0, bytes.Count(data, []byte{'\n'})+1)
+	for i := 0; len(data) > 0; i++ {
+		line, rest, found := bytes.Cut(data, []byte{'\n'})
+		data = rest
+		if !found {
+			b.errAt, b.err = i, &lineError{"no newline at the end (an unfinished write)"}
+			return
+		}
+		payload, err := checkLine(line)
+		if err != nil {
+			b.errAt, b.err = i, err
+			return
+		}
+		b.vals = append(b.vals, *new(T))
+		if err := decode(payload, &b.vals[i]); err != nil {
+			b.vals = b.vals[:i]
+			b.errAt, b.err = i, err
+			return
+		}
+	}
+}
+
+// lineStart returns the offset in data where line i (0-based) starts.
+func lineStart(data []byte, i int) int {
+	off := 0
+	for ; i > 0; i-- {
+		off += bytes.IndexByte(data[off:], '\n') + 1
+	}
+	return off
+}
+
+// isLastLine reports whether line i is the last line in data.
+func isLastLine(data []byte, i int) bool {
+	start := lineStart(data, i)
+	j := bytes.IndexByte(data[start:], '\n')
+	return j < 0 || start+j+1 == len(data)
+}
+
+// unmarshalStrict decodes the one JSON value in b into v, refusing fields v does not
+// have: a record written by a newer version must stop the server, not lose its data.
+func unmarshalStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b[d.InputOffset():])) != 0 {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
