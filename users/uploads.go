@@ -18,12 +18,12 @@ import (
 // upload, adding and deleting a photo, deregistration) runs under s.uploadMu, and
 // ownership is checked again under that lock just before the files are renamed.
 
-// Limits of uploads (R-UPL-1).
+// Limits and names of uploads (R-UPL-1, R-UPL-3).
 const (
-	FileNameMax      = 64       // code points of a File-Name
-	FileTypeMax      = 16       // characters of an extension
-	DefaultMaxUpload = 50 << 20 // bytes of one upload unless configured
-	PreviewSuffix    = "-preview"
+	FileNameMax      = 64         // characters of a File-Name
+	FileTypeMax      = 16         // characters of an extension
+	DefaultMaxUpload = 50 << 20   // bytes of one upload unless configured
+	PreviewSuffix    = "-preview" // ends the name of a preview, and of no upload
 )
 
 // ParseFileName splits the name of a stored file, "<name>.<type>" or
