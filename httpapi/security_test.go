@@ -142,16 +142,16 @@ func TestHostileCredentials(t *testing.T) {
 		"Basic ",
 		"Basic !!!notbase64!!!",
 		"Basic " + base64.RawStdEncoding.EncodeToString([]byte(u.username+":"+u.password+"x")), // unpadded
-		"Basic " + base64.URLEncoding.EncodeToString([]byte(u.username+":>>>??>>>")),          // base64url
-		b64(u.username + u.password),           // no colon
-		b64(":" + u.password),                  // empty username
+		"Basic " + base64.URLEncoding.EncodeToString([]byte(u.username+":>>>??>>>")),           // base64url
+		b64(u.username + u.password), // no colon
+		b64(":" + u.password),        // empty username
 		b64(u.username[:2] + "\x00" + u.username[2:] + ":" + u.password),
 		b64(u.username + ":correct\x00horse"),
 		b64(u.username + ":correct\nhorse"),
 		b64(u.username + ":correct\x1bhorse"),
 		b64(u.username + ":correct\x7fhorse"),
 		b64(u.username + ":correct \xff\xfe horse"), // invalid UTF-8
-		b64(u.username + "\xc3:" + u.password),       // truncated UTF-8
+		b64(u.username + "\xc3:" + u.password),      // truncated UTF-8
 		"Bearer " + u.token,
 		"Digest " + base64.StdEncoding.EncodeToString([]byte(u.username+":"+u.password)),
 		"Basic" + base64.StdEncoding.EncodeToString([]byte(u.username+":"+u.password)), // no space
