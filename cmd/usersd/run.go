@@ -46,7 +46,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	fs.StringVar(&c.addr, "addr", env("USERSD_ADDR", ":8080"), "address to listen on (env USERSD_ADDR)")
 	fs.StringVar(&c.data, "data", env("USERSD_DATA", "./data"), "data folder of the file store (env USERSD_DATA)")
-	fs.StringVar(&c.store, "store", env("USERSD_STORE", "memory"), "store: file or memory (env USERSD_STORE)")
+	fs.StringVar(&c.store, "store", env("USERSD_STORE", "file"), "store: file or memory (env USERSD_STORE)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", env("USERSD_CORS_ORIGINS", ""), "comma-separated browser origins allowed by CORS, or * (env USERSD_CORS_ORIGINS)")
 	fs.StringVar(&c.logLevel, "log-level", env("USERSD_LOG_LEVEL", "info"), "debug, info, warn or error (env USERSD_LOG_LEVEL)")
 	iterations, err := envInt(getenv, "USERSD_PBKDF2_ITERATIONS", auth.DefaultIterations)
@@ -175,13 +175,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// openStore opens the store the config names.
+// openStore opens the store the config names: the durable file store in the data
+// folder (R-STO-1), or the memory store, which forgets everything at exit.
 func openStore(c config, log *slog.Logger) (users.Store, error) {
-	switch c.store {
-	case "memory":
+	if c.store == "memory" {
 		return storage.NewMemory(), nil
 	}
-	return nil, fmt.Errorf("the file store is not available yet; use -store memory")
+	return storage.OpenFile(c.data, &storage.FileOptions{Logger: log})
 }
 
 // displayAddr turns a listening address into one a client can dial: an unspecified

@@ -109,3 +109,40 @@ func TestCORSPreflight(t *testing.T) {
 		t.Error("an origin not listed was allowed")
 	}
 }
+
+// TestRunFileStoreKeepsData covers R-STO-1 and R-STO-4 end to end: the default store is
+// the file store, a restarted server still knows its users, and a second server on the
+// same folder refuses to start.
+func TestRunFileStoreKeepsData(t *testing.T) {
+	data := t.TempDir()
+	url, stop := startRun(t, "-data", data)
+	body := `{"name":"Kept","username":"keptuser","password":"correct horse","deviceInfo":{"id":"6c1b7c52-3f5e-4a43-9d1d-6b8f0a5b2f10"}}`
+	res, err := http.Post(url+"/users", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+
+	err = run(context.Background(), []string{"usersd", "-addr", "127.0.0.1:0", "-data", data}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("a second server on the same folder: %v, want a clear 'in use' error", err)
+	}
+	if err, logs := stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs)
+	}
+
+	url, stop = startRun(t, "-data", data)
+	defer stop()
+	res, err = http.Get(url + "/users/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(got), `"username":"keptuser"`) {
+		t.Errorf("after a restart GET /users/1: %d %s", res.StatusCode, got)
+	}
+}
