@@ -1,11 +1,14 @@
 package conformance_test
 
 import (
+	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestRegister covers users-api §1 and R-REG-1, with the objects it answers (R-OBJ-1,
@@ -166,12 +169,14 @@ func TestRegister(t *testing.T) {
 }
 
 // TestRegisterRace covers R-REG-1: of 50 concurrent registrations of one username
-// exactly one succeeds, every other answer is 409 (or 503, R-SEC-5).
+// exactly one succeeds, every other answer is 409 (or 503 with Retry-After, R-SEC-5),
+// and reads are served meanwhile (R-SEC-5).
 func TestRegisterRace(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §1", "R-REG-1", "R-FLD-2")
+	cites(t, "users-api §1", "R-REG-1", "R-FLD-2", "R-SEC-5")
 
+	reader := register(t)
 	username := uniqueUsername()
 	const n = 50
 	var (
@@ -179,6 +184,33 @@ func TestRegisterRace(t *testing.T) {
 		results [n]*response
 		errs    [n]error
 	)
+	// Reads keep being served during the storm of slow hashes (R-SEC-5).
+	done := make(chan struct{})
+	readsDone := make(chan struct{})
+	var reads []time.Duration
+	var readErr error
+	go func() {
+		defer close(readsDone)
+		req := build("GET", "/users/"+itoa(int(reader.id)))
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			start := time.Now()
+			res, err := send(req)
+			if err == nil && res.status != 200 {
+				err = fmt.Errorf("%s", res)
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+			reads = append(reads, time.Since(start))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	for i := range n {
 		name := username
 		if i%2 == 1 {
@@ -190,6 +222,16 @@ func TestRegisterRace(t *testing.T) {
 		wg.Go(func() { results[i], errs[i] = send(req) })
 	}
 	wg.Wait()
+	close(done)
+	<-readsDone
+	if readErr != nil {
+		t.Errorf("a read during the registrations failed: %v", readErr)
+	}
+	if len(reads) > 0 {
+		if slowest := slices.Max(reads); slowest > 2*time.Second {
+			t.Errorf("a GET /users/<id> during the registrations took %s, want reads served during a storm (R-SEC-5)", slowest)
+		}
+	}
 	statuses := map[int]int{}
 	for i, res := range results {
 		if errs[i] != nil {
@@ -199,8 +241,11 @@ func TestRegisterRace(t *testing.T) {
 		switch res.status {
 		case 200:
 			checkUserInfo(t, "the winner's answer", res.wantObject(t), true)
-		case 409, 503:
+		case 409:
 			res.errorBody(t)
+		case 503:
+			res.errorBody(t)
+			res.wantRetryAfter(t, 3600) // R-SEC-5
 		default:
 			t.Errorf("%s, want 200, 409 or 503", res)
 		}
