@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestScenarios runs every scenario briefly against the in-process server and checks
+// that each one did some work without a single error.
+func TestScenarios(t *testing.T) {
+	var out, errs bytes.Buffer
+	args := []string{"usersload", "-users", "100", "-d", "200ms", "-slice", "100ms", "-warmup", "0",
+		"-c", "2", "-login-c", "2", "-pbkdf2-iterations", "1000", "-json"}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errs.String())
+	}
+	got := map[string]Result{}
+	dec := json.NewDecoder(strings.NewReader(out.String()[strings.IndexByte(out.String(), '{'):]))
+	for {
+		var r Result
+		if err := dec.Decode(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding the results: %v\nstdout:\n%s", err, out.String())
+		}
+		got[r.Scenario] = r
+	}
+	for _, name := range append([]string{"baseline", "pbkdf2"}, allScenarios...) {
+		r, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: no result; stdout:\n%s", name, out.String())
+		case r.Requests == 0 || r.PerSecond <= 0:
+			t.Errorf("%s: %d requests, %.1f/s; want some", name, r.Requests, r.PerSecond)
+		case r.Errors != 0:
+			t.Errorf("%s: %d errors, the first: %s", name, r.Errors, r.FirstError)
+		}
+	}
+	for _, name := range allScenarios {
+		want := "baseline"
+		if name == "login" {
+			want = "pbkdf2"
+		}
+		if r := got[name]; r.RatioTo != want || r.Ratio <= 0 {
+			t.Errorf("%s: ratio %.2f to %q, want a ratio to %q", name, r.Ratio, r.RatioTo, want)
+		}
+	}
+}
+
+// TestSeedOnly checks that -seed-only reports what seeding took and serves nothing.
+func TestSeedOnly(t *testing.T) {
+	var out, errs bytes.Buffer
+	args := []string{"usersload", "-seed-only", "-users", "50", "-sessions", "3", "-photos", "2", "-pbkdf2-iterations", "1000"}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, errs.String())
+	}
+	for _, want := range []string{"seeded 50 users (3 sessions, 2 photos each)", "per 1,000,000 users"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-scenarios", "me,nope"},
+		{"-users", "0"},
+		{"-sessions", "50"},
+		{"-seeded"},
+		{"-store", "disk"},
+		{"-seed-only", "-target", "http://localhost:8080"},
+		{"extra"},
+	} {
+		_, err := parseFlags(append([]string{"usersload"}, args...), func(string) string { return "" }, io.Discard)
+		if err == nil {
+			t.Errorf("parseFlags(%q): no error", args)
+		}
+	}
+}
