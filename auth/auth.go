@@ -115,10 +115,12 @@ func ParseHash(encoded string) (iterations int, salt, key []byte, err error) {
 	if iterations < MinIterations {
 		return 0, nil, nil, fmt.Errorf("auth: iteration count %d below %d", iterations, MinIterations)
 	}
-	if salt, err = b64.Strict().DecodeString(parts[3]); err != nil || len(salt) < minSalt {
+	// Re-encoding catches what the decoder skips (line breaks): only a hash exactly as
+	// Hash writes it is accepted.
+	if salt, err = b64.Strict().DecodeString(parts[3]); err != nil || len(salt) < minSalt || b64.EncodeToString(salt) != parts[3] {
 		return 0, nil, nil, fmt.Errorf("auth: bad salt")
 	}
-	if key, err = b64.Strict().DecodeString(parts[4]); err != nil || len(key) != keyLength {
+	if key, err = b64.Strict().DecodeString(parts[4]); err != nil || len(key) != keyLength || b64.EncodeToString(key) != parts[4] {
 		return 0, nil, nil, fmt.Errorf("auth: bad key")
 	}
 	return iterations, salt, key, nil
