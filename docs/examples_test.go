@@ -636,10 +636,7 @@ func TestAPIObjects(t *testing.T) {
 			continue
 		}
 		seen[o.typ] = true
-		v := reflect.New(typ)
-		dec := json.NewDecoder(strings.NewReader(o.body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v.Interface()); err != nil {
+		if err := decodeStrict([]byte(o.body), typ); err != nil {
 			t.Errorf("api.md:%d: the %s example does not decode: %v", o.line, o.typ, err)
 			continue
 		}
