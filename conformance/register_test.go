@@ -275,3 +275,43 @@ func hostOf(raw string) string {
 	}
 	return u.Hostname()
 }
+
+// TestUsernameRules covers R-FLD-2: trimmed, only A-Z lower-cased, then
+// ^[a-z][a-z0-9]{4,24}$; any non-ASCII character is 400.
+func TestUsernameRules(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-FLD-2", "R-REG-1", "R-WIRE-5")
+	registerName := func(username string) *response {
+		return do(t, "POST", "/users", jsonOf(map[string]any{
+			"name": "Name", "username": username, "password": "a long password", "deviceInfo": newDevice(),
+		}))
+	}
+	suffix := randomString(8)
+
+	run(t, "Out-of-rule usernames are 400", func(t *testing.T) {
+		for _, u := range []string{
+			"", "   ", "abcd", "c" + randomString(25), "1" + suffix, "_" + suffix, "a_" + suffix, "a-" + suffix,
+			"a " + suffix, "a." + suffix, "é" + suffix, "c" + suffix + "é", "ａ" + suffix, "a\x00" + suffix,
+			"\u212Aelvin" + suffix, // the Kelvin sign is not a K
+		} {
+			res := registerName(u)
+			if res.status != 400 {
+				t.Errorf("username %q: %s, want 400", u, res)
+				continue
+			}
+			res.errorBody(t)
+		}
+	})
+	run(t, "The Kelvin sign does not take the k username", func(t *testing.T) {
+		registerAs(t, "Kelvin", "kelvin"+suffix, "a long password")
+	})
+	run(t, "Five and 25 characters are fine, lower-cased", func(t *testing.T) {
+		for _, u := range []string{"C" + randomString(4), "C" + randomString(24)} {
+			got := str(t, registerName(" "+u+" ").wantObject(t), "username")
+			if got != strings.ToLower(u) {
+				t.Errorf("got username %q, want %q", got, strings.ToLower(u))
+			}
+		}
+	})
+}
