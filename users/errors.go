@@ -37,6 +37,7 @@ type Error struct {
 	RetryAfter time.Duration // for ErrTooManyAttempts and ErrBusy; 0 otherwise
 }
 
+// Error returns the reason, so that the error reads as the sentence a client sees.
 func (e *Error) Error() string { return e.Reason }
 
 // Unwrap returns the error value the reason belongs to.
