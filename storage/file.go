@@ -260,13 +260,20 @@ func replayJournal(path string, st *state, last bool) (*tornTail, error) {
 		return nil, err
 	}
 	defer jf.Close()
-	decode := func(payload []byte, r *record) error {
-		if err := unmarshalStrict(payload, r); err != nil {
-			return fmt.Errorf("bad record: %v", err)
+	newDecode := func() func(payload []byte, rec *record) error {
+		var r jreader
+		return func(payload []byte, rec *record) error {
+			if r.record(payload, rec) {
+				return nil
+			}
+			*rec = record{}
+			if err := unmarshalStrict(payload, rec); err != nil {
+				return fmt.Errorf("bad record: %v", err)
+			}
+			return nil
 		}
-		return nil
 	}
-	return scanLines(path, jf, last, decode, func(line int, r *record) error {
+	return scanLines(path, jf, last, newDecode, func(line int, r *record) error {
 		commit, err := st.prepare(r)
 		if err != nil {
 			return fmt.Errorf("the %s record does not apply: %s", r.Op, users.Reason(err))

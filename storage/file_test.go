@@ -24,7 +24,7 @@ var ctx = context.Background()
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func openFile(t *testing.T, dir string, opts *storage.FileOptions) *storage.File {
+func openFile(t testing.TB, dir string, opts *storage.FileOptions) *storage.File {
 	t.Helper()
 	if opts == nil {
 		opts = &storage.FileOptions{}

@@ -113,6 +113,7 @@ type tornTail struct {
 
 // scanBatch is a run of whole lines of one file, decoded by a worker.
 type scanBatch[T any] struct {
+	buf       []byte // the whole buffer data lives in, reused once the batch is used
 	data      []byte
 	firstLine int
 	offset    int64
@@ -128,18 +129,23 @@ type scanBatch[T any] struct {
 // *CorruptError naming it, except that when tornOK is set and it is the last line and its
 // envelope is broken (no final newline, bad checksum, not JSON), it is reported as a
 // torn tail instead and scanning ends. use runs on the calling goroutine.
-func scanLines[T any](path string, r io.Reader, tornOK bool, decode func(payload []byte, v *T) error, use func(line int, v *T) error) (*tornTail, error) {
+// newDecode is called once per batch of lines, so that the decoder it returns may keep
+// scratch space.
+func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() func(payload []byte, v *T) error, use func(line int, v *T) error) (*tornTail, error) {
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	const chunk = 1 << 20
 	todo := make(chan *scanBatch[T], workers)
 	ordered := make(chan *scanBatch[T], 2*workers)
 	stop := make(chan struct{})
 	defer close(stop)
+	// Buffers go around: reader, worker, consumer, and back to the reader. Reusing them
+	// spares the garbage collector hundreds of megabytes at start.
+	free := make(chan []byte, 3*workers+2)
 
 	for range workers {
 		go func() {
 			for b := range todo {
-				decodeBatch(b, decode)
+				decodeBatch(b, newDecode())
 				close(b.done)
 			}
 		}()
@@ -168,8 +174,15 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, decode func(payload
 		var carry []byte
 		line, offset := 1, int64(0)
 		for {
-			buf := make([]byte, len(carry), max(chunk, 2*len(carry)))
-			copy(buf, carry)
+			var buf []byte
+			select {
+			case buf = <-free:
+			default:
+			}
+			if cap(buf) < max(chunk, 2*len(carry)) {
+				buf = make([]byte, 0, max(chunk, 2*len(carry)))
+			}
+			buf = append(buf[:0], carry...)
 			n, err := io.ReadFull(r, buf[len(carry):cap(buf)])
 			buf = buf[:len(carry)+n]
 			eof := err == io.EOF || err == io.ErrUnexpectedEOF
@@ -190,7 +203,7 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, decode func(payload
 				if pending != nil && !send(pending) {
 					return
 				}
-				pending = &scanBatch[T]{data: data, firstLine: line, offset: offset, errAt: -1, done: make(chan struct{})}
+				pending = &scanBatch[T]{buf: buf, data: data, firstLine: line, offset: offset, errAt: -1, done: make(chan struct{})}
 				line += bytes.Count(data, []byte{'\n'})
 				offset += int64(len(data))
 			}
@@ -212,7 +225,14 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, decode func(payload
 				return nil, &CorruptError{File: path, Line: b.firstLine + i, Reason: err.Error()}
 			}
 		}
-		if b.err != nil {
+		if b.err == nil {
+			select {
+			case free <- b.buf[:0]:
+			default:
+			}
+			continue
+		}
+		{
 			lineNo := b.firstLine + b.errAt
 			var le *lineError
 			if tornOK && errors.As(b.err, &le) && b.final && isLastLine(b.data, b.errAt) {
@@ -243,7 +263,7 @@ func decodeBatch[T any](b *scanBatch[T], decode func([]byte, *T) error) {
 			b.errAt, b.err = i, err
 			return
 		}
-		b.vals = append(b.vals, *new(T))
+		b.vals = append(b.vals, *new(T)) // within capacity: &b.vals[i] does not move
 		if err := decode(payload, &b.vals[i]); err != nil {
 			b.vals = b.vals[:i]
 			b.errAt, b.err = i, err

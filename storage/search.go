@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // blockSize is how many users one search block holds at most. A change to a name
@@ -26,9 +27,27 @@ type block struct {
 	data []byte
 }
 
-// searchKey returns the key of u without its leading '\n'.
-func searchKey(username, name string) string {
-	return strings.ToLower(username) + "\x00" + strings.ToLower(name)
+// appendSearchKey appends the key of a user, without its leading '\n', to dst.
+func appendSearchKey(dst []byte, username, name string) []byte {
+	dst = appendLower(dst, username)
+	dst = append(dst, 0)
+	return appendLower(dst, name)
+}
+
+// appendLower appends strings.ToLower(s) to dst, without allocating for ASCII.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// strings.ToLower maps rune by rune, so the rest can be mapped on its own.
+			return append(dst, strings.ToLower(s[i:])...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 func (b *block) keyEnd(i int) int {
@@ -40,11 +59,11 @@ func (b *block) keyEnd(i int) int {
 
 // add appends e, whose ID is above every other in the index.
 func (x *searchIndex) add(e *entry) {
-	x.addKey(e, searchKey(e.user.Username, e.user.Name))
+	x.addKey(e, nil)
 }
 
-// addKey is add with the search key already made.
-func (x *searchIndex) addKey(e *entry, key string) {
+// addKey is add with the search key already made, or made here if nil.
+func (x *searchIndex) addKey(e *entry, key []byte) {
 	var b *block
 	if n := len(x.blocks); n > 0 && len(x.blocks[n-1].ents) < blockSize {
 		b = x.blocks[n-1]
@@ -58,7 +77,11 @@ func (x *searchIndex) addKey(e *entry, key string) {
 	b.ents = append(b.ents, e)
 	b.offs = append(b.offs, int32(len(b.data)))
 	b.data = append(b.data, '\n')
-	b.data = append(b.data, key...)
+	if key == nil {
+		b.data = appendSearchKey(b.data, e.user.Username, e.user.Name)
+	} else {
+		b.data = append(b.data, key...)
+	}
 }
 
 // find returns the block and position of the user with the ID.
@@ -94,13 +117,12 @@ func (x *searchIndex) replace(old, ne *entry) {
 		return
 	}
 	start, end := int(b.offs[i]), b.keyEnd(i)
-	key := searchKey(ne.user.Username, ne.user.Name)
-	data := make([]byte, 0, len(b.data)-(end-start)+1+len(key))
+	data := make([]byte, 0, len(b.data)+64)
 	data = append(data, b.data[:start]...)
 	data = append(data, '\n')
-	data = append(data, key...)
+	data = appendSearchKey(data, ne.user.Username, ne.user.Name)
+	delta := int32(len(data) - end)
 	data = append(data, b.data[end:]...)
-	delta := int32(1 + len(key) - (end - start))
 	for j := i + 1; j < len(b.offs); j++ {
 		b.offs[j] += delta
 	}
