@@ -297,6 +297,9 @@ func (r *response) errorBody(t testing.TB) string {
 	if strings.ContainsAny(reason, "\n\r") {
 		t.Errorf("%s: the reason has several lines, want one sentence (R-WIRE-4)", r)
 	}
+	if !strings.HasSuffix(reason, ".") && !strings.HasSuffix(reason, "!") && !strings.HasSuffix(reason, "?") {
+		t.Errorf("%s: the reason %q does not end like a sentence (R-WIRE-4)", r, reason)
+	}
 	for _, leak := range []string{"json: ", "strconv.", "runtime error", "goroutine ", ".go:", "panic", "sql:", "open /"} {
 		if strings.Contains(reason, leak) {
 			t.Errorf("%s: the reason leaks internals (%q) (R-WIRE-4)", r, leak)

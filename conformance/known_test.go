@@ -12,10 +12,6 @@ import (
 // CONFORMANCE_KNOWN_BUGS=run, they run like every other check. An entry goes as soon as
 // the server is fixed: run them with CONFORMANCE_KNOWN_BUGS=run to see.
 var knownBugs = map[string]knownBug{
-	"TestUpdateUser/The_about_text_may_span_lines": {"R-FLD-4", "the server refuses control characters " +
-		"(newline, tab) in about; R-FLD-4 limits about only by trimming and length"},
-	"TestUpload/An_empty_File-Name_is_400,_not_a_request_for_a_UUID": {"R-UPL-1", "the server treats an " +
-		"empty File-Name as absent and makes a UUID; R-UPL-1 allows 1..64 characters when the header is present"},
 }
 
 // knownBug is a check the server fails: the rule it breaks and how.

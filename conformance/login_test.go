@@ -18,6 +18,8 @@ func TestLogin(t *testing.T) {
 
 	laptop := newDevice()
 	laptop["transport"] = "web"
+	laptop["model"] = "  ThinkPad  "   // trimmed (R-OBJ-5)
+	laptop["token"] = "  push token  " // not trimmed
 	var laptopToken string
 
 	run(t, "Logging in opens a session that heads deviceSessions with the only token", func(t *testing.T) {
@@ -35,7 +37,8 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("got %d sessions, want 2 (register's and this one)", len(sessions))
 		}
 		first := object(t, sessions[0], "deviceInfo")
-		if first["id"] != laptop["id"] || first["transport"] != "web" {
+		if first["id"] != laptop["id"] || first["transport"] != "web" || first["model"] != "ThinkPad" ||
+			first["token"] != "  push token  " {
 			t.Errorf("got first session's deviceInfo %s, want the device just logged in from", compact(first))
 		}
 		laptopToken = str(t, sessions[0], "accessToken")

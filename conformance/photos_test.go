@@ -67,12 +67,12 @@ func TestPhotos(t *testing.T) {
 		third := uploadOK(t, alice.token, "", "png", small)
 		addPhoto(t, alice.token, third, "jpg", int64(len(small))).wantError(t, 404)
 	})
-	run(t, "An upper-case id is accepted and listed in lower case", func(t *testing.T) {
+	run(t, "An upper-case id and fileType are accepted and listed in lower case", func(t *testing.T) {
 		cites(t, "R-WIRE-9")
 		third := uploadOK(t, alice.token, "", "png", small)
-		addPhoto(t, alice.token, strings.ToUpper(third), "png", int64(len(small))).wantOK(t)
-		if id := objects(t, "photos", array(t, me(t, alice.token), "photos"))[0]["id"]; id != third {
-			t.Errorf("got first photo id %v, want %s", id, third)
+		addPhoto(t, alice.token, strings.ToUpper(third), "PNG", int64(len(small))).wantOK(t)
+		if p := objects(t, "photos", array(t, me(t, alice.token), "photos"))[0]; p["id"] != third || p["fileType"] != "png" {
+			t.Errorf("got first photo %s, want id %s and fileType png", compact(p), third)
 		}
 	})
 	run(t, "Malformed photos are 400", func(t *testing.T) {

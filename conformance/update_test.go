@@ -134,12 +134,12 @@ func TestUpdateDevice(t *testing.T) {
 	}
 
 	run(t, "The caller's session gets the name and token", func(t *testing.T) {
-		update(`{"deviceName": "  My laptop  ", "deviceToken": "apns-123"}`).wantOK(t)
-		want(t, "My laptop", "apns-123")
+		update(`{"deviceName": "  My laptop  ", "deviceToken": " apns-123 "}`).wantOK(t)
+		want(t, "My laptop", " apns-123 ") // the name is trimmed, the token is not (R-OBJ-5)
 	})
 	run(t, "An absent or null field is kept", func(t *testing.T) {
 		update(`{"deviceName": "Laptop"}`).wantOK(t)
-		want(t, "Laptop", "apns-123")
+		want(t, "Laptop", " apns-123 ")
 		update(`{"deviceName": null, "deviceToken": "fcm-456"}`).wantOK(t)
 		want(t, "Laptop", "fcm-456")
 		update(`{}`).wantOK(t)
