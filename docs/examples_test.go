@@ -698,3 +698,33 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return lines
 }
+
+// TestAPIExamplesCoverEveryRoute checks that every route the server registers has at
+// least one example in api.md, matched the way the server's mux matches requests.
+func TestAPIExamplesCoverEveryRoute(t *testing.T) {
+	stories, _ := parseAPIDoc(t, "api.md")
+	mux := http.NewServeMux()
+	for _, p := range httpapi.Routes() {
+		mux.Handle(p, http.NotFoundHandler())
+	}
+	covered := map[string]bool{}
+	for _, s := range stories {
+		for _, st := range s.steps {
+			if st.kind != "example" {
+				continue
+			}
+			req, err := buildRequest(&binder{}, "http://example.test", st.request)
+			if err != nil {
+				t.Fatalf("api.md:%d: %v", st.line, err)
+			}
+			if _, pattern := mux.Handler(req); pattern != "" {
+				covered[pattern] = true
+			}
+		}
+	}
+	for _, p := range httpapi.Routes() {
+		if !covered[p] {
+			t.Errorf("route %s has no example in api.md", p)
+		}
+	}
+}
