@@ -468,3 +468,13 @@ func TestRoutesList(t *testing.T) {
 		}
 	}
 }
+
+// TestAboutMaySpanLines covers R-FLD-4: only trimming and length apply to about.
+func TestAboutMaySpanLines(t *testing.T) {
+	e := newEnv(t)
+	u := e.register()
+	wantStatus(t, "about", e.do("PUT", "/users/me", map[string]any{"about": "line one\n\tline two"}, bearerH(u.token)...), 200)
+	if got := e.do("GET", "/users/me", nil, bearerH(u.token)...).json(t)["about"]; got != "line one\n\tline two" {
+		t.Errorf("about %q", got)
+	}
+}

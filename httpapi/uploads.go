@@ -33,7 +33,11 @@ func handleDeletePhoto(svc *users.Service, log *slog.Logger) authedHandler {
 // The answer is the bare file name as text (R-UPL-1).
 func handleUpload(svc *users.Service, log *slog.Logger) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
-		name, err := svc.Upload(r.Context(), sess, r.Header.Get("File-Name"), r.Header.Get("Content-Type"), r.Body)
+		var fileName *string // absent and empty differ (R-UPL-1)
+		if v := r.Header.Values("File-Name"); len(v) > 0 {
+			fileName = &v[0]
+		}
+		name, err := svc.Upload(r.Context(), sess, fileName, r.Header.Get("Content-Type"), r.Body)
 		if err != nil {
 			writeError(w, r, log, err)
 			return

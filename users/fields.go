@@ -65,10 +65,17 @@ func NormalizeName(s string) (string, error) {
 	return s, checkText("name", s, 1, NameMax)
 }
 
-// NormalizeAbout trims an about text and checks R-FLD-4.
+// NormalizeAbout trims an about text and checks R-FLD-4: only its length counts, so
+// an about may span lines and hold tabs.
 func NormalizeAbout(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	return s, checkText("about", s, 0, AboutMax)
+	if !utf8.ValidString(s) {
+		return s, invalid("about must be valid UTF-8.")
+	}
+	if utf8.RuneCountInString(s) > AboutMax {
+		return s, invalid("about must be at most %d characters long.", AboutMax)
+	}
+	return s, nil
 }
 
 // NormalizeUsername trims and ASCII-lower-cases a username and checks R-FLD-2. Only

@@ -82,13 +82,15 @@ func validFileType(t string) bool {
 	return true
 }
 
-// NormalizeFileName applies R-UPL-1 to the File-Name header: "" (absent) gets a new
-// UUID, a UUID is lower-cased, anything else must be 1..64 of A-Z a-z 0-9 _ - not
-// ending in -preview.
-func NormalizeFileName(name string) (string, error) {
-	switch {
-	case name == "":
+// NormalizeFileName applies R-UPL-1 to the File-Name header: nil (absent) gets a new
+// UUID, a UUID is lower-cased, anything else, the empty string too, must be 1..64 of
+// A-Z a-z 0-9 _ - not ending in -preview.
+func NormalizeFileName(header *string) (string, error) {
+	if header == nil {
 		return NewUUID(), nil
+	}
+	name := *header
+	switch {
 	case IsUUID(name):
 		return strings.ToLower(name), nil
 	case strings.HasSuffix(strings.ToLower(name), PreviewSuffix):
@@ -161,13 +163,13 @@ var (
 )
 
 // Upload stores body as the caller's file (R-UPL-1) and returns its bare name.
-// fileName is the File-Name header ("" when absent), contentType the Content-Type.
+// fileName is the File-Name header (nil when absent), contentType the Content-Type.
 //
 // The name is checked before the body is read, so that a taken name costs no upload,
 // and again under s.uploadMu right before the file is renamed into place. The body is
 // streamed to a temporary file of at most the configured size; png, jpg and gif
 // uploads get a preview when they decode (R-UPL-3).
-func (s *Service) Upload(ctx context.Context, sess Session, fileName, contentType string, body io.Reader) (string, error) {
+func (s *Service) Upload(ctx context.Context, sess Session, fileName *string, contentType string, body io.Reader) (string, error) {
 	if s.files == nil {
 		return "", errNoFiles
 	}
@@ -318,6 +320,9 @@ func (s *Service) OpenUpload(ctx context.Context, file string) (io.ReadSeekClose
 	if !ok {
 		return nil, time.Time{}, errFileNotFound
 	}
+	if IsUUID(name) { // accepted in any case, stored in lower case (R-WIRE-9)
+		name = strings.ToLower(name)
+	}
 	up, err := s.store.Upload(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		return nil, time.Time{}, errFileNotFound
@@ -327,6 +332,10 @@ func (s *Service) OpenUpload(ctx context.Context, file string) (io.ReadSeekClose
 	}
 	if up.Type != fileType || preview && up.PreviewWidth == 0 {
 		return nil, time.Time{}, errFileNotFound
+	}
+	file, previewFile := FileNames(name, fileType)
+	if preview {
+		file = previewFile
 	}
 	f, mod, err := s.files.Open(file)
 	if errors.Is(err, ErrNotFound) {

@@ -60,8 +60,8 @@ func TestFileTypeOf(t *testing.T) {
 
 // TestNormalizeFileName covers the File-Name rule of R-UPL-1.
 func TestNormalizeFileName(t *testing.T) {
-	if got, err := users.NormalizeFileName(""); err != nil || !users.IsUUID(got) || got != strings.ToLower(got) {
-		t.Errorf(`NormalizeFileName(""): got %q, %v; want a new lower-case UUID`, got, err)
+	if got, err := users.NormalizeFileName(nil); err != nil || !users.IsUUID(got) || got != strings.ToLower(got) {
+		t.Errorf(`NormalizeFileName(nil): got %q, %v; want a new lower-case UUID`, got, err)
 	}
 	ok := []struct{ in, want string }{
 		{"avatar", "avatar"},
@@ -72,16 +72,16 @@ func TestNormalizeFileName(t *testing.T) {
 		{"x-previewed", "x-previewed"},
 	}
 	for _, tt := range ok {
-		if got, err := users.NormalizeFileName(tt.in); err != nil || got != tt.want {
+		if got, err := users.NormalizeFileName(&tt.in); err != nil || got != tt.want {
 			t.Errorf("NormalizeFileName(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 	bad := []string{
-		strings.Repeat("a", 65), "x-preview", "x-PREVIEW", "-preview", "a.png", "../x", "..",
+		"", strings.Repeat("a", 65), "x-preview", "x-PREVIEW", "-preview", "a.png", "../x", "..",
 		"/etc/passwd", "a/b", `a\b`, "a\x00", "%2e%2e%2f", "a b", "é", ".hidden",
 	}
 	for _, in := range bad {
-		if got, err := users.NormalizeFileName(in); !errors.Is(err, users.ErrInvalid) {
+		if got, err := users.NormalizeFileName(&in); !errors.Is(err, users.ErrInvalid) {
 			t.Errorf("NormalizeFileName(%q): got %q, %v; want ErrInvalid", in, got, err)
 		}
 	}
@@ -168,7 +168,7 @@ func (f *fixture) register() (users.Session, users.Credentials) {
 
 func (f *fixture) upload(sess users.Session, fileName, contentType string, body []byte) (string, error) {
 	f.t.Helper()
-	return f.svc.Upload(context.Background(), sess, fileName, contentType, bytes.NewReader(body))
+	return f.svc.Upload(context.Background(), sess, header(fileName), contentType, bytes.NewReader(body))
 }
 
 func (f *fixture) mustUpload(sess users.Session, fileName, contentType string, body []byte) string {
@@ -271,7 +271,7 @@ func TestUpload(t *testing.T) {
 		f := newFixture(t, 0)
 		alice, _ := f.register()
 		for _, h := range [][2]string{{"../x", "png"}, {"x-preview", "png"}, {"/etc/passwd", "png"}, {"a\x00", "png"}, {"x", ""}, {"x", "font/woff"}} {
-			_, err := f.svc.Upload(context.Background(), alice, h[0], h[1], unread{t})
+			_, err := f.svc.Upload(context.Background(), alice, &h[0], h[1], unread{t})
 			if !errors.Is(err, users.ErrInvalid) {
 				t.Errorf("File-Name %q, Content-Type %q: got %v, want ErrInvalid", h[0], h[1], err)
 			}
@@ -300,7 +300,7 @@ func TestUpload(t *testing.T) {
 		bob, _ := f.register()
 		f.mustUpload(alice, "avatar", "txt", []byte("alice's"))
 		for _, ct := range []string{"txt", "png", "jpg"} { // one namespace across types
-			_, err := f.svc.Upload(context.Background(), bob, "avatar", ct, unread{t})
+			_, err := f.svc.Upload(context.Background(), bob, header("avatar"), ct, unread{t})
 			if !errors.Is(err, users.ErrConflict) {
 				t.Errorf("bob uploading avatar.%s: got %v, want ErrConflict", ct, err)
 			}
@@ -337,7 +337,7 @@ func TestUpload(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ct := range []string{"png", "jpg"} {
-			if _, err := f.svc.Upload(context.Background(), alice, id, ct, unread{t}); !errors.Is(err, users.ErrConflict) {
+			if _, err := f.svc.Upload(context.Background(), alice, header(id), ct, unread{t}); !errors.Is(err, users.ErrConflict) {
 				t.Errorf("replacing a photo with a %s: got %v, want ErrConflict", ct, err)
 			}
 		}
@@ -388,7 +388,7 @@ func TestUpload(t *testing.T) {
 				who, tag = bob, "bob"
 			}
 			wg.Go(func() {
-				_, err := f.svc.Upload(context.Background(), who, "contested", "txt", strings.NewReader(fmt.Sprintf("%s %d", tag, i)))
+				_, err := f.svc.Upload(context.Background(), who, header("contested"), "txt", strings.NewReader(fmt.Sprintf("%s %d", tag, i)))
 				if err != nil && !errors.Is(err, users.ErrConflict) {
 					t.Errorf("upload %d: %v", i, err)
 				}
@@ -562,4 +562,12 @@ func TestDeregisterRemovesFiles(t *testing.T) {
 	}
 	// The name is free again.
 	f.mustUpload(bob, "notes", "txt", []byte("bob's"))
+}
+
+// header returns the File-Name header of a test upload: "" stands for no header.
+func header(fileName string) *string {
+	if fileName == "" {
+		return nil
+	}
+	return &fileName
 }
