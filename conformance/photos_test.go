@@ -47,6 +47,27 @@ func TestPhotos(t *testing.T) {
 			t.Errorf("got preview %dx%d, want 100x50: small images are not enlarged", w, h)
 		}
 	})
+	run(t, "The photo heads every UserInfo of the user, search results too", func(t *testing.T) {
+		for _, u := range objects(t, "search", do(t, "GET", "/users/?s="+alice.username).wantArray(t)) {
+			if integer(t, u, "id") != alice.id {
+				continue
+			}
+			if photos := objects(t, "photos", array(t, u, "photos")); len(photos) == 0 || photos[0]["id"] != second {
+				t.Errorf("got photos %s in the search result, want %s first", compact(photos), second)
+			}
+			return
+		}
+		t.Errorf("search for %q does not find the user", alice.username)
+	})
+	run(t, "A photo without a preview has no preview size", func(t *testing.T) {
+		cites(t, "R-OBJ-6")
+		data := []byte("a png that does not decode")
+		name := uploadOK(t, bob.token, "", "png", data)
+		addPhoto(t, bob.token, name, "png", int64(len(data))).wantOK(t)
+		p := objects(t, "photos", array(t, public(t, bob.id), "photos"))[0]
+		wantKeys(t, "MediaInfo without preview", p, []string{"id", "fileType", "fileSize", "createdAt"}, nil)
+		do(t, "DELETE", "/users/me/photos/"+name, bearer(bob.token)).wantOK(t)
+	})
 	run(t, "A photo cannot be added twice", func(t *testing.T) {
 		addPhoto(t, alice.token, first, "png", int64(len(big))).wantError(t, 409)
 	})
