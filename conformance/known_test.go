@@ -11,8 +11,12 @@ import (
 // CONFORMANCE_KNOWN_BUGS=skip (as CI runs cmd/usersd). Against any other server, or with
 // CONFORMANCE_KNOWN_BUGS=run, they run like every other check. An entry goes as soon as
 // the server is fixed: run them with CONFORMANCE_KNOWN_BUGS=run to see.
-var knownBugs = map[string]knownBug{
-}
+//
+// The list is empty: the server passes every check. An entry looks like
+//
+//	"TestUpload/An_empty_File-Name_is_400,_not_a_request_for_a_UUID": {"R-UPL-1",
+//		"the server treats an empty File-Name as absent"},
+var knownBugs = map[string]knownBug{}
 
 // knownBug is a check the server fails: the rule it breaks and how.
 type knownBug struct {
