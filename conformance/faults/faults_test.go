@@ -33,6 +33,8 @@ type fault struct {
 	intercept func(w http.ResponseWriter, r *http.Request) bool
 	// modify, if set, changes the server's answer.
 	modify func(resp *http.Response) error
+	// wrap, if set, wraps the whole proxy.
+	wrap func(next http.Handler) http.Handler
 }
 
 var faults = []fault{
@@ -245,6 +247,62 @@ var faults = []fault{
 			return v
 		}),
 	},
+	{
+		name: "409 answered as 200",
+		run:  "^(TestRegisterRace|TestUpload)$",
+		modify: func(r *http.Response) error {
+			if r.StatusCode == 409 {
+				r.StatusCode, r.Status = 200, "200 OK"
+			}
+			return nil
+		},
+	},
+	{
+		name: "OK sent chunked, without Content-Length: 0",
+		run:  "^TestLogout$",
+		wrap: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					if k != "Content-Length" {
+						w.Header()[k] = v
+					}
+				}
+				w.WriteHeader(rec.Code)
+				w.(http.Flusher).Flush() // headers out before the body: no length, chunked
+				w.Write(rec.Body.Bytes())
+			})
+		},
+	},
+	{
+		name: "405 answered as 404",
+		run:  "^TestRoutes$",
+		modify: func(r *http.Response) error {
+			if r.StatusCode == 405 {
+				r.StatusCode, r.Status = 404, "404 Not Found"
+			}
+			return nil
+		},
+	},
+	{
+		name: "every session shows its token",
+		run:  "^(TestLogin|TestMe|TestSessionList)$",
+		modify: rewriteJSON(func(r *http.Response, v any) any {
+			walk(v, func(m map[string]any) {
+				if s, ok := m["deviceSessions"].([]any); ok {
+					for _, e := range s {
+						if e, ok := e.(map[string]any); ok {
+							if _, ok := e["accessToken"]; !ok {
+								e["accessToken"] = strings.Repeat("A", 43)
+							}
+						}
+					}
+				}
+			})
+			return v
+		}),
+	},
 }
 
 // dateRE matches the dates of R-WIRE-8 inside JSON.
@@ -274,7 +332,11 @@ func TestSuiteCatchesFaults(t *testing.T) {
 			}
 			proxy.ServeHTTP(w, r)
 		})
-		front := httptest.NewServer(h)
+		var handler http.Handler = h
+		if f.wrap != nil {
+			handler = f.wrap(h)
+		}
+		front := httptest.NewServer(handler)
 		defer front.Close()
 		cmd := exec.Command(suite, "-test.run", f.run, "-test.count=1")
 		cmd.Env = append(os.Environ(),
