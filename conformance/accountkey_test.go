@@ -45,6 +45,11 @@ func TestSetAccountKey(t *testing.T) {
 		}
 	})
 
+	run(t, "A password outside the password rule is 400, not 403", func(t *testing.T) {
+		cites(t, "R-FLD-3", "R-WIRE-11")
+		set("short", key1).wantError(t, 400)
+	})
+
 	run(t, "Missing fields are 400", func(t *testing.T) {
 		for _, body := range []string{
 			`{}`,
@@ -125,6 +130,12 @@ func TestResetPassword(t *testing.T) {
 			// Needs the account, and is still 400 (R-WIRE-11).
 			reset(t, alice.id, k, strings.ToUpper(alice.username)).wantError(t, 400)
 		}
+	})
+
+	run(t, "A key outside the key rule is 400, for any user", func(t *testing.T) {
+		cites(t, "R-FLD-5", "R-WIRE-11")
+		reset(t, alice.id, "short key", "a new password").wantError(t, 400)
+		reset(t, int64(8e18)+rand.Int64N(1e18), strings.Repeat("k", 101), "a new password").wantError(t, 400)
 	})
 
 	run(t, "Malformed requests are 400", func(t *testing.T) {

@@ -98,6 +98,14 @@ func TestLogin(t *testing.T) {
 		}
 	})
 
+	run(t, "Credentials outside the field rules are just wrong: 401", func(t *testing.T) {
+		cites(t, "R-WIRE-5")
+		for _, c := range [][2]string{{alice.username, "short"}, {"ab", alice.password}, {alice.username + "é", alice.password}} {
+			do(t, "POST", "/users/login", basic(c[0], c[1]), jsonOf(map[string]any{"deviceInfo": newDevice()})).
+				wantChallenge(t, "Basic")
+		}
+	})
+
 	run(t, "Credentials are checked before the body", func(t *testing.T) {
 		do(t, "POST", "/users/login", basic(alice.username, "wrong password"), rawJSON(`{"deviceInfo": `)).
 			wantChallenge(t, "Basic")

@@ -47,6 +47,12 @@ func TestChangePassword(t *testing.T) {
 		}
 	})
 
+	run(t, "An old password outside the password rule is 400, not 403", func(t *testing.T) {
+		cites(t, "R-FLD-3", "R-WIRE-11")
+		change(alice.token, "short", "a new password").wantError(t, 400)
+		change(alice.token, strings.Repeat("x", 129), "a new password").wantError(t, 400)
+	})
+
 	run(t, "Missing fields are 400", func(t *testing.T) {
 		cites(t, "R-WIRE-7")
 		for _, body := range []string{
