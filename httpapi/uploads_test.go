@@ -233,7 +233,7 @@ func TestUploadFile(t *testing.T) {
 	})
 	t.Run("unknown files are 404", func(t *testing.T) {
 		name := e.mustUpload(alice.token, "", "txt", []byte("x"))
-		for _, path := range []string{"/uploads/" + users.NewUUID() + ".txt", "/uploads/" + name + ".png", "/uploads/" + name, "/uploads/" + name + "-preview.txt", "/uploads/" + strings.ToUpper(name) + ".txt"} {
+		for _, path := range []string{"/uploads/" + users.NewUUID() + ".txt", "/uploads/" + name + ".png", "/uploads/" + name, "/uploads/" + name + "-preview.txt", "/uploads/" + strings.ToUpper(name) + ".TXT"} {
 			wantStatus(t, "GET "+path, e.do("GET", path, nil), 404)
 		}
 	})

@@ -59,10 +59,6 @@ type Service struct {
 	keyFailures      *throttle // keyed by user id (R-SEC-4)
 
 	uploadMu sync.Mutex // serializes the commit of uploads, see uploads.go
-
-	dummyOnce sync.Once
-	dummyHash string // verified against when the account is unknown (R-LOG-1)
-	dummyErr  error
 }
 
 // NewService returns a Service using the dependencies in cfg.
@@ -83,7 +79,7 @@ func NewService(cfg Config) *Service {
 		s.clock = time.Now
 	}
 	if s.maxUpload <= 0 {
-		s.maxUpload = 50 << 20
+		s.maxUpload = DefaultMaxUpload
 	}
 	return s
 }
@@ -272,16 +268,12 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 	result := abandoned
 	defer func() { done(result) }()
 	u, err := s.store.UserByUsername(ctx, key)
-	hash := u.PasswordHash
-	switch {
-	case errors.Is(err, ErrNotFound):
-		if hash, err = s.dummy(ctx); err != nil {
-			return User{}, err
-		}
-	case err != nil:
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, hash)
+	// An unknown user has no hash: Verify of "" fails at the cost of a real check, so
+	// the answer and its time are those of a wrong password (R-LOG-1).
+	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		return User{}, err
 	}
@@ -299,19 +291,6 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		}
 	}
 	return u, nil
-}
-
-// dummy returns a hash that no password matches, to verify against for unknown users.
-func (s *Service) dummy(ctx context.Context) (string, error) {
-	s.dummyOnce.Do(func() {
-		s.dummyHash, s.dummyErr = s.hasher.Hash(ctx, NewUUID()+NewUUID())
-	})
-	if s.dummyErr != nil {
-		err := s.dummyErr
-		s.dummyOnce = sync.Once{} // try again next time
-		return "", err
-	}
-	return s.dummyHash, nil
 }
 
 // beginCheck reserves a check of key's secret under t, or returns a 429 error if key
@@ -512,11 +491,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 			return err
 		}
 	}
-	if hash == "" {
-		if hash, err = s.dummy(ctx); err != nil {
-			return err
-		}
-	}
+	// Without a key, Verify of "" costs a real check and fails (R-RST-1: one 403).
 	ok, _, err := s.hasher.Verify(ctx, key, hash)
 	if err != nil {
 		return err

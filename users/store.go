@@ -120,7 +120,9 @@ type Hasher interface {
 	Hash(ctx context.Context, secret string) (string, error)
 	// Verify reports whether secret matches encoded, and whether encoded should be
 	// replaced by a fresh Hash (its parameters are below the configured ones). An
-	// encoded value that cannot be parsed, or is too weak, never matches (R-SEC-3a).
+	// encoded value that cannot be parsed, or is too weak, never matches (R-SEC-3a), and
+	// checking it costs as much as a real check: the Service verifies against "" for
+	// unknown accounts, so that they cannot be told apart by time (R-LOG-1).
 	Verify(ctx context.Context, secret, encoded string) (ok, rehash bool, err error)
 }
 
