@@ -227,7 +227,7 @@ func (f *File) load() error {
 	}
 	os.Remove(snapPath + tmpSuffix)
 
-	f.db = db{st: st, encode: func(r *record) ([]byte, error) { return encodeLine(r) }, log: f.queue}
+	f.db = db{st: st, encode: func(r *record) ([]byte, error) { return appendRecordLine(nil, r) }, log: f.queue}
 	f.j = newJournal(f.dir, jf, fi.Size())
 	f.gen = active
 	f.logger.Info("storage: opened", "dir", f.dir, "users", len(st.byID), "sessions", len(st.sessByID),

@@ -162,5 +162,5 @@ func writeSync(f *os.File, b []byte) error {
 			return err
 		}
 	}
-	return f.Sync()
+	return syncData(f)
 }

@@ -18,11 +18,13 @@ const blockSize = 1024
 // blocks instead of calling strings.Contains a million times (R-SRCH-1), and a search
 // for '\n' + q finds exactly the usernames that start with q.
 type searchIndex struct {
+	firsts []int64 // firsts[i] is the ID of the first user in blocks[i]
 	blocks []*block
 }
 
 type block struct {
-	ents []*entry // ascending ID
+	ids  []int64  // ascending; contiguous, so that finding a user touches little memory
+	ents []*entry // ents[i] is the user ids[i]
 	offs []int32  // offs[i] is where the key of ents[i] starts in data (its '\n')
 	data []byte
 }
@@ -69,11 +71,14 @@ func (x *searchIndex) addKey(e *entry, key []byte) {
 		b = x.blocks[n-1]
 	} else {
 		b = &block{
+			ids:  make([]int64, 0, blockSize),
 			ents: make([]*entry, 0, blockSize),
 			offs: make([]int32, 0, blockSize),
 		}
 		x.blocks = append(x.blocks, b)
+		x.firsts = append(x.firsts, e.user.ID)
 	}
+	b.ids = append(b.ids, e.user.ID)
 	b.ents = append(b.ents, e)
 	b.offs = append(b.offs, int32(len(b.data)))
 	b.data = append(b.data, '\n')
@@ -85,30 +90,22 @@ func (x *searchIndex) addKey(e *entry, key []byte) {
 }
 
 // find returns the block and position of the user with the ID.
-func (x *searchIndex) find(id int64) (*block, int, bool) {
-	bi := sort.Search(len(x.blocks), func(i int) bool {
-		b := x.blocks[i]
-		return b.ents[len(b.ents)-1].user.ID >= id
-	})
-	if bi == len(x.blocks) {
-		return nil, 0, false
+func (x *searchIndex) find(id int64) (bi int, b *block, i int, ok bool) {
+	bi, found := slices.BinarySearch(x.firsts, id)
+	if !found {
+		bi--
 	}
-	b := x.blocks[bi]
-	i, ok := slices.BinarySearchFunc(b.ents, id, func(e *entry, id int64) int {
-		switch {
-		case e.user.ID < id:
-			return -1
-		case e.user.ID > id:
-			return 1
-		}
-		return 0
-	})
-	return b, i, ok
+	if bi < 0 {
+		return 0, nil, 0, false
+	}
+	b = x.blocks[bi]
+	i, ok = slices.BinarySearch(b.ids, id)
+	return bi, b, i, ok
 }
 
 // replace puts ne in place of old (same ID), rewriting the block's key if the name changed.
 func (x *searchIndex) replace(old, ne *entry) {
-	b, i, ok := x.find(ne.user.ID)
+	_, b, i, ok := x.find(ne.user.ID)
 	if !ok {
 		return
 	}
@@ -131,12 +128,13 @@ func (x *searchIndex) replace(old, ne *entry) {
 
 // remove takes the entry out of the index.
 func (x *searchIndex) remove(e *entry) {
-	b, i, ok := x.find(e.user.ID)
+	bi, b, i, ok := x.find(e.user.ID)
 	if !ok {
 		return
 	}
 	if len(b.ents) == 1 {
-		x.blocks = slices.DeleteFunc(x.blocks, func(o *block) bool { return o == b })
+		x.blocks = slices.Delete(x.blocks, bi, bi+1)
+		x.firsts = slices.Delete(x.firsts, bi, bi+1)
 		return
 	}
 	start, end := int(b.offs[i]), b.keyEnd(i)
@@ -147,6 +145,8 @@ func (x *searchIndex) remove(e *entry) {
 		b.offs[j] -= delta
 	}
 	b.ents = slices.Delete(b.ents, i, i+1)
+	b.ids = slices.Delete(b.ids, i, i+1)
+	x.firsts[bi] = b.ids[0]
 }
 
 // view returns every entry in ascending ID order. The entries are immutable, so the list
@@ -208,10 +208,10 @@ func (s *state) search(q string, limit int) []*entry {
 				continue
 			}
 			pos = end // one match per user is enough
-			e := b.ents[i]
-			if e.user.ID == exactID {
+			if b.ids[i] == exactID {
 				continue
 			}
+			e := b.ents[i]
 			if inUsername && p == start {
 				prefix = append(prefix, e)
 				if len(prefix) == need {

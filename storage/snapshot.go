@@ -264,17 +264,10 @@ func writeSnapshot(dir string, gen int64, fz *frozen) (int64, error) {
 	w.Write(first)
 	n := len(fz.ents) + len(fz.uploads)
 	err = encodeParallel(n, 2048, w, func(i int, dst []byte) ([]byte, error) {
-		var v snapOut
 		if i < len(fz.ents) {
-			v.User, v.Sessions = &fz.ents[i].user, fz.ents[i].sessions
-		} else {
-			v.Upload = fz.uploads[i-len(fz.ents)]
+			return appendSnapUserLine(dst, fz.ents[i])
 		}
-		payload, err := json.Marshal(v)
-		if err != nil {
-			return dst, err
-		}
-		return appendLine(dst, payload), nil
+		return appendSnapUploadLine(dst, fz.uploads[i-len(fz.ents)])
 	})
 	if err != nil {
 		return 0, err
