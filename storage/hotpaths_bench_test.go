@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -84,9 +85,11 @@ func BenchmarkMemoryWrites(b *testing.B) {
 		for b.Loop() {
 			i++
 			n := 1 + i%hotUsers
-			s := set.Session(n, hotSessions) // the login device: replaces itself after the first round
-			s.ID = seed.Set{Key: "bench-login-" + strconv.Itoa(i)}.DeviceID(n, 0)
-			s.TokenHash, _ = auth.Tokens{}.Digest(seed.Set{Key: "bench-login-" + strconv.Itoa(i)}.Token(n, 0))
+			// A new session on the user's login device, which replaces the one of the
+			// previous round: the user keeps 11 sessions.
+			s := set.Session(n, hotSessions)
+			s.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+			s.TokenHash = fmt.Sprintf("%064x", i)
 			s.UserID = int64(n)
 			if err := m.CreateSession(ctx, s, users.MaxSessions); err != nil {
 				b.Fatal(err)

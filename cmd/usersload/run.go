@@ -54,7 +54,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var scenarios string
 	fs.StringVar(&c.target, "target", getenv("USERSLOAD_TARGET"), "URL of a running server to load instead of an in-process one (env USERSLOAD_TARGET)")
 	fs.StringVar(&c.store, "store", "memory", "in-process store: memory or file")
-	fs.StringVar(&c.data, "data", "", "data folder of the file store (required with -store file)")
+	fs.StringVar(&c.data, "data", "", "data folder of the file store (required with -store file); seeding needs it new or empty")
 	fs.IntVar(&c.users, "users", 1000, "number of users to seed (or, with -target, to register)")
 	fs.IntVar(&c.sessions, "sessions", 1, "sessions per seeded user")
 	fs.IntVar(&c.photos, "photos", 0, "photo records per seeded user")
@@ -67,7 +67,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.DurationVar(&c.slice, "slice", time.Second, "a scenario and its baseline run by turns, this long each (at least 5s for login)")
 	fs.IntVar(&c.iterations, "pbkdf2-iterations", auth.DefaultIterations, "PBKDF2 count of the server's password hashes (the seeded hash uses it too)")
 	fs.BoolVar(&c.seedOnly, "seed-only", false, "seed the store, report time and memory, and exit")
-	fs.BoolVar(&c.seeded, "seeded", false, "with -target: the server's store was seeded with the same -users, -sessions and -seed-key; do not register")
+	fs.BoolVar(&c.seeded, "seeded", false, "the store (-target's, or -data's with -store file) was seeded with the same -users, -sessions and -seed-key: do not seed or register")
 	fs.StringVar(&c.seedKey, "seed-key", "usersload", "key the seeded tokens and IDs are made from")
 	fs.BoolVar(&c.baseline, "baseline", true, "measure the bare net/http baseline")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
@@ -106,8 +106,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, fmt.Errorf("-store must be memory or file, not %q", c.store)
 	case c.store == "file" && c.data == "":
 		return c, errors.New("-store file needs -data")
-	case c.seeded && c.target == "":
-		return c, errors.New("-seeded goes with -target")
+	case c.seeded && c.target == "" && c.store != "file":
+		return c, errors.New("-seeded goes with -target or -store file")
 	case c.seedOnly && c.target != "":
 		return c, errors.New("-seed-only builds a store in this process; it does not go with -target")
 	}

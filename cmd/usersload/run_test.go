@@ -5,8 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"usersapi/cmd/usersload/seed"
+	"usersapi/storage"
 )
 
 // TestScenarios runs every scenario briefly against the in-process server and checks
@@ -53,16 +58,44 @@ func TestScenarios(t *testing.T) {
 
 // TestSeedOnly checks that -seed-only reports what seeding took and serves nothing.
 func TestSeedOnly(t *testing.T) {
-	var out, errs bytes.Buffer
-	args := []string{"usersload", "-seed-only", "-users", "50", "-sessions", "3", "-photos", "2", "-pbkdf2-iterations", "1000"}
-	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
-		t.Fatalf("run: %v\nstderr:\n%s", err, errs.String())
-	}
+	out := runOK(t, "-seed-only", "-users", "50", "-sessions", "3", "-photos", "2")
 	for _, want := range []string{"seeded 50 users (3 sessions, 2 photos each)", "per 1,000,000 users"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestSeedFileStore seeds a file store as usersd opens it, then loads it again with
+// -seeded: the tokens the tool computes must open the sessions stored the first time.
+func TestSeedFileStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	runOK(t, "-seed-only", "-store", "file", "-data", dir, "-users", "30", "-sessions", "2")
+	f, err := storage.OpenFile(dir, &storage.FileOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.User(context.Background(), 30)
+	f.Close()
+	if err != nil || u.Username != seed.Username(30) {
+		t.Fatalf("user 30 of the seeded folder: %+v, %v", u, err)
+	}
+	out := runOK(t, "-store", "file", "-data", dir, "-seeded", "-users", "30", "-sessions", "2",
+		"-scenarios", "me,get", "-d", "100ms", "-warmup", "0", "-c", "2", "-baseline=false")
+	if !strings.Contains(out, "opened the file store") || strings.Contains(out, "seeded") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+// runOK runs the tool with a cheap PBKDF2 count and returns its stdout.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errs bytes.Buffer
+	args = append([]string{"usersload", "-q", "-pbkdf2-iterations", "1000"}, args...)
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
+		t.Fatalf("run %q: %v\nstderr:\n%s", args, err, errs.String())
+	}
+	return out.String()
 }
 
 func TestFlags(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -70,55 +71,56 @@ func (p *inProcess) close() {
 	if p.httpServer != nil {
 		p.httpServer.close()
 	}
-	p.store.Close()
+	if p.store != nil {
+		p.store.Close()
+	}
 }
 
-// startInProcess opens and seeds the store, reports what seeding took, and unless
-// -seed-only serves the API on it as cmd/usersd would.
+// startInProcess seeds the store (with -store file: a Memory written out as one
+// snapshot by storage.WriteFolder, then opened as usersd opens it), reports what that
+// took, and unless -seed-only serves the API on it as cmd/usersd would.
 func startInProcess(ctx context.Context, c config, stdout, stderr io.Writer) (*inProcess, error) {
 	hash, err := seed.PasswordHash(ctx, c.iterations)
 	if err != nil {
 		return nil, err
 	}
 	set := seed.Set{Key: c.seedKey, PasswordHash: hash, Sessions: c.sessions, Photos: c.photos, Now: time.Now().UTC().Truncate(time.Second)}
-	store, err := openStore(c)
-	if err != nil {
-		return nil, err
-	}
-	p := &inProcess{store: store}
-	before := memory()
-	start := time.Now()
-	last := start
-	firstID, err := seed.Fill(ctx, store, set, 1, c.users, func(n int) {
-		if n%1024 == 0 {
-			if now := time.Now(); now.Sub(last) >= time.Second {
-				last = now
-				fmt.Fprintf(stderr, "seeding: %d/%d users, %.0f/s\n", n, c.users, float64(n)/now.Sub(start).Seconds())
-			}
-		}
-	})
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	took := time.Since(start)
-	after := memory()
-	fmt.Fprintf(stdout, "seeded %d users (%d sessions, %d photos each) into the %s store in %s, %.0f users/s\n",
-		c.users, c.sessions, c.photos, c.store, took.Round(time.Millisecond), float64(c.users)/took.Seconds())
-	fmt.Fprintf(stdout, "memory: live heap +%.1f MiB, RSS +%.1f MiB after GC (%.0f MiB per 1,000,000 users), peak RSS %.1f MiB\n",
-		mib(after.heap-before.heap), mib(after.rss-before.rss), mib(after.rss-before.rss)*1e6/float64(c.users), mib(after.peak))
-	if c.memProfile != "" {
-		if err := writeHeapProfile(c.memProfile); err != nil {
-			p.close()
+	p := &inProcess{dir: &directory{set: set, n: c.users, firstID: 1}}
+	if !c.seeded {
+		mem, err := seedMemory(ctx, c, set, stdout, stderr)
+		if err != nil {
 			return nil, err
 		}
+		p.store = mem
+		if c.store == "file" {
+			start := time.Now()
+			if err := storage.WriteFolder(c.data, mem); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(stdout, "wrote the file store in %s to %s\n", time.Since(start).Round(time.Millisecond), c.data)
+			p.store = nil
+		}
 	}
-	p.dir = &directory{set: set, n: c.users, firstID: firstID}
+	if c.store == "file" {
+		if c.seedOnly {
+			return p, nil
+		}
+		before := memory()
+		start := time.Now()
+		f, err := storage.OpenFile(c.data, &storage.FileOptions{Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+		if err != nil {
+			return nil, err
+		}
+		p.store = f
+		after := memory()
+		fmt.Fprintf(stdout, "opened the file store in %s: live heap +%.1f MiB, RSS +%.1f MiB\n",
+			time.Since(start).Round(time.Millisecond), mib(after.heap-before.heap), mib(after.rss-before.rss))
+	}
 	if c.seedOnly {
 		return p, nil
 	}
 	svc := users.NewService(users.Config{
-		Store:  store,
+		Store:  p.store,
 		Hasher: auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
 		Tokens: auth.Tokens{},
 	})
@@ -129,13 +131,36 @@ func startInProcess(ctx context.Context, c config, stdout, stderr io.Writer) (*i
 	return p, nil
 }
 
-// openStore opens the store -store names.
-func openStore(c config) (users.Store, error) {
-	switch c.store {
-	case "memory":
-		return storage.NewMemory(), nil
+// seedMemory fills a memory store with the seeded users and reports the time and the
+// memory it took.
+func seedMemory(ctx context.Context, c config, set seed.Set, stdout, stderr io.Writer) (*storage.Memory, error) {
+	mem := storage.NewMemory()
+	before := memory()
+	start := time.Now()
+	last := start
+	_, err := seed.Fill(ctx, mem, set, 1, c.users, func(n int) {
+		if n%1024 == 0 {
+			if now := time.Now(); now.Sub(last) >= time.Second {
+				last = now
+				fmt.Fprintf(stderr, "seeding: %d/%d users, %.0f/s\n", n, c.users, float64(n)/now.Sub(start).Seconds())
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("the file store cannot be seeded yet: package storage exports no constructor for it")
+	took := time.Since(start)
+	after := memory()
+	fmt.Fprintf(stdout, "seeded %d users (%d sessions, %d photos each) in memory in %s, %.0f users/s\n",
+		c.users, c.sessions, c.photos, took.Round(time.Millisecond), float64(c.users)/took.Seconds())
+	fmt.Fprintf(stdout, "memory: live heap +%.1f MiB, RSS +%.1f MiB after GC (%.0f MiB per 1,000,000 users), peak RSS %.1f MiB\n",
+		mib(after.heap-before.heap), mib(after.rss-before.rss), mib(after.rss-before.rss)*1e6/float64(c.users), mib(after.peak))
+	if c.memProfile != "" {
+		if err := writeHeapProfile(c.memProfile); err != nil {
+			return nil, err
+		}
+	}
+	return mem, nil
 }
 
 func writeHeapProfile(path string) error {
