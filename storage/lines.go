@@ -96,6 +96,8 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the file, the line and the reason, e.g.
+// "storage: data/journal-3.jsonl, line 17: checksum mismatch (…)".
 func (e *CorruptError) Error() string {
 	if e.Line == 0 {
 		return fmt.Sprintf("storage: %s: %s", e.File, e.Reason)
