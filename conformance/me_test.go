@@ -48,6 +48,15 @@ func TestMe(t *testing.T) {
 		}
 	})
 
+	run(t, "The scheme name is matched in any case", func(t *testing.T) {
+		cites(t, "R-WIRE-6")
+		for _, scheme := range []string{"bearer", "BEARER"} {
+			if res := do(t, "GET", "/users/me", header("Authorization", scheme+" "+alice.token)); res.status != 200 {
+				t.Errorf("Authorization: %s <token>: %s, want 200 (auth schemes are case-insensitive, RFC 9110)", scheme, res)
+			}
+		}
+	})
+
 	run(t, "Missing, malformed or unknown tokens are 401", func(t *testing.T) {
 		for _, h := range []string{
 			"",

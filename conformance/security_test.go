@@ -2,8 +2,10 @@ package conformance_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tests of R-SEC-4: ten failed attempts within 15 minutes give 429 with an integer
@@ -30,13 +32,16 @@ func TestLoginThrottle(t *testing.T) {
 	cites(t, "R-SEC-4", "R-LOG-1")
 	alice := register(t)
 	unknown := uniqueUsername()
+	var checked []time.Duration // how long a checked wrong password takes
 	for i := range 10 {
 		// The counter is keyed by the lower-cased username (R-FLD-2).
 		name := alice.username
 		if i%2 == 1 {
 			name = strings.ToUpper(name)
 		}
+		start := time.Now()
 		loginAs(t, name, "wrong password "+itoa(i)).wantChallenge(t, "Basic")
+		checked = append(checked, time.Since(start))
 		loginAs(t, unknown, "wrong password "+itoa(i)).wantChallenge(t, "Basic")
 	}
 	var known *response
@@ -44,6 +49,22 @@ func TestLoginThrottle(t *testing.T) {
 		known = loginAs(t, alice.username, alice.password)
 		want429(t, known)
 		want429(t, loginAs(t, alice.username, "wrong again"))
+	})
+	run(t, "During the block no password is checked", func(t *testing.T) {
+		// Seen in the time: a blocked attempt costs no slow hash.
+		hash := slices.Min(checked)
+		if hash < 20*time.Millisecond {
+			t.Skipf("a checked password is answered in %s: hashing is too fast on this server to compare times", hash)
+		}
+		var blocked []time.Duration
+		for range 3 {
+			start := time.Now()
+			want429(t, loginAs(t, alice.username, alice.password))
+			blocked = append(blocked, time.Since(start))
+		}
+		if b := slices.Min(blocked); b > hash/2 {
+			t.Errorf("a blocked login takes %s, a checked one %s: want no hashing during the block", b, hash)
+		}
 	})
 	run(t, "An unknown username gets the same 429", func(t *testing.T) {
 		res := loginAs(t, unknown, "wrong password x")
