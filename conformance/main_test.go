@@ -35,6 +35,8 @@ var (
 // returns its URL, its upload cap and a function that stops it.
 var startInProcess func() (url string, maxUpload int64, stop func())
 
+// TestMain picks the server under test (USERS_BASE_URL, else the in-process one), runs
+// the tests and writes the report of rule results when asked to.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	baseURL = strings.TrimRight(os.Getenv("USERS_BASE_URL"), "/")
