@@ -49,9 +49,16 @@ type Hasher struct {
 // HasherOptions configures NewHasher. Zero values take the defaults.
 type HasherOptions struct {
 	Iterations int           // PBKDF2 count for new hashes; default DefaultIterations
-	Slots      int           // hashes at once; default runtime.NumCPU()
+	Slots      int           // hashes at once; default DefaultSlots()
 	MaxWait    time.Duration // longest wait for a slot; default 2s
 }
+
+// DefaultSlots is the number of hashes that may run at once unless configured: one per
+// CPU the Go scheduler runs on (GOMAXPROCS, which follows a container's CPU limit),
+// less one, and at least one. The CPU left over keeps every other request quick
+// during a storm of logins (R-SEC-5): with every CPU busy hashing, a read waits for
+// the scheduler to preempt a hash, several times per request (docs/security.md).
+func DefaultSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 // NewHasher returns a Hasher with the options.
 func NewHasher(o HasherOptions) *Hasher {
@@ -59,7 +66,7 @@ func NewHasher(o HasherOptions) *Hasher {
 		o.Iterations = DefaultIterations
 	}
 	if o.Slots <= 0 {
-		o.Slots = runtime.NumCPU()
+		o.Slots = DefaultSlots()
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 2 * time.Second
@@ -69,6 +76,9 @@ func NewHasher(o HasherOptions) *Hasher {
 
 // Iterations returns the PBKDF2 count the Hasher uses for new hashes.
 func (h *Hasher) Iterations() int { return h.iterations }
+
+// Slots returns how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
 
 // Hash returns secret's hash in the PHC string format:
 // $pbkdf2-sha256$i=<iterations>$<salt>$<key>, salt and key in unpadded base64.
