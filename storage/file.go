@@ -228,7 +228,7 @@ func (f *File) load() error {
 	os.Remove(snapPath + tmpSuffix)
 
 	f.db = db{st: st, encode: func(r *record) ([]byte, error) { return appendRecordLine(nil, r) }, log: f.queue}
-	f.j = newJournal(f.dir, jf, fi.Size())
+	f.j = newJournal(jf, fi.Size())
 	f.gen = active
 	f.logger.Info("storage: opened", "dir", f.dir, "users", len(st.byID), "sessions", len(st.sessByID),
 		"uploads", len(st.uploads), "journals", len(gens), "took", time.Since(start).Round(time.Millisecond))
@@ -307,9 +307,9 @@ func syncDir(dir string) error {
 
 // queue is the db's log hook: it queues the line and returns the wait for its fsync.
 func (f *File) queue(line []byte) func() error {
-	seq := f.j.append(line)
+	b := f.j.append(line)
 	return func() error {
-		if err := f.j.wait(seq); err != nil {
+		if err := b.wait(); err != nil {
 			return err
 		}
 		f.maybeCompact()
@@ -366,13 +366,13 @@ func (f *File) Compact() error {
 	oldGen := f.gen
 	f.gen++
 	gen := f.gen
-	seq := f.j.rotate(filepath.Join(f.dir, journalName(gen)))
+	rotated := f.j.rotate(filepath.Join(f.dir, journalName(gen)))
 	f.mu.Unlock()
 	paused := time.Since(start)
 
 	// From here on the snapshot is written from the frozen entries while writers go on.
 	// The new journal must exist on disk before a snapshot that points to it.
-	if err := f.j.wait(seq); err != nil {
+	if err := rotated.wait(); err != nil {
 		return err
 	}
 	size, err := writeSnapshot(f.dir, gen, fz)

@@ -7,123 +7,169 @@ import (
 )
 
 // journal appends lines to the journal file with group commit (R-STO-3): writers queue
-// their line under the store's write lock, then wait; whichever waiter finds no flush
-// running becomes the flusher, writes every queued line with one write and one fsync, and
-// wakes everybody whose line is now durable. Writers that queue while a flush runs are
-// carried by the next one, so N concurrent writers share about two fsyncs.
+// their line under the store's write lock and then wait for the batch it joined; one
+// flusher goroutine writes each batch with one write and one fdatasync and then wakes
+// exactly the writers of that batch. Lines queued while a flush runs form the next
+// batch, so N concurrent writers share a few syncs between them.
 type journal struct {
-	dir string
+	kick chan struct{} // a batch is waiting for the flusher
+	quit chan struct{} // closed by close: the flusher drains and stops
+	gone chan struct{} // closed by the flusher when it stopped
 
-	mu       sync.Mutex
-	cond     sync.Cond
-	f        *os.File // used by the flusher only (flushing == true), or under mu when idle
-	buf      []byte   // queued lines for f, or for the next file once a rotation is queued
-	spare    []byte
-	queued   uint64 // sequence number of the last queued line (or rotation)
-	durable  uint64 // everything up to here is on disk
-	flushing bool
-	err      error // once set, nothing more is written or acknowledged
-	size     int64 // bytes written to f
+	mu   sync.Mutex
+	buf  []byte // lines of the current batch
+	cur  *batch // the batch now filling, nil when none
+	err  error  // once set, nothing more is written or acknowledged
+	size int64  // bytes written to the current file
 
 	// A rotation moves the journal to a new file: the lines queued before it go to the
 	// old file, the rest to the new one.
-	rotateTo  string
-	rotateBuf []byte
+	rotateTo    string
+	rotateBuf   []byte
+	rotateBatch *batch
+
+	f     *os.File // used by the flusher only
+	spare []byte
 }
 
-func newJournal(dir string, f *os.File, size int64) *journal {
-	j := &journal{dir: dir, f: f, size: size}
-	j.cond.L = &j.mu
+// batch is a group of lines written and synced together.
+type batch struct {
+	done chan struct{} // closed once the batch is on disk or failed
+	err  error         // set before done is closed
+}
+
+func newBatch() *batch { return &batch{done: make(chan struct{})} }
+
+// wait returns once the batch is on disk, or the error that kept it from it.
+func (b *batch) wait() error {
+	<-b.done
+	return b.err
+}
+
+func newJournal(f *os.File, size int64) *journal {
+	j := &journal{
+		kick: make(chan struct{}, 1),
+		quit: make(chan struct{}),
+		gone: make(chan struct{}),
+		f:    f,
+		size: size,
+	}
+	go j.flusher()
 	return j
 }
 
-// append queues line and returns its sequence number. The caller holds the store's write
-// lock, so lines are queued in the order their records were applied.
-func (j *journal) append(line []byte) uint64 {
+// append queues line and returns the batch it is written with. The caller holds the
+// store's write lock, so lines are queued in the order their records were applied.
+func (j *journal) append(line []byte) *batch {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.err != nil {
+		b := newBatch()
+		b.err = j.err
+		close(b.done)
+		return b
+	}
 	j.buf = append(j.buf, line...)
-	j.queued++
-	return j.queued
+	return j.batchLocked()
 }
 
-// rotate queues the switch to a new journal file at path and returns its sequence number:
-// once wait of it returns nil, the old file holds every line queued before it, both are
-// on disk and the new file exists durably. Only one rotation may be queued at a time:
-// the caller waits for it before queueing another.
-func (j *journal) rotate(path string) uint64 {
+// batchLocked returns the batch now filling, starting one (and waking the flusher) if
+// there is none.
+func (j *journal) batchLocked() *batch {
+	if j.cur == nil {
+		j.cur = newBatch()
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+	}
+	return j.cur
+}
+
+// rotate queues the switch to a new journal file at path. Once the returned batch is
+// done without error, the old file holds every line queued before the switch, synced,
+// and the new file exists durably. The caller waits for it before rotating again.
+func (j *journal) rotate(path string) *batch {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.rotateTo = path
-	j.rotateBuf, j.buf = j.buf, j.spare[:0]
+	b := j.batchLocked()
+	j.rotateTo, j.rotateBuf, j.rotateBatch = path, j.buf, b
+	j.buf, j.cur = j.spare[:0], nil
 	j.spare = nil
-	j.queued++
-	return j.queued
+	return b
 }
 
-// wait returns once the line with sequence number seq is on disk, or the error that
-// keeps it from getting there.
-func (j *journal) wait(seq uint64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+// flusher writes and syncs batches until close.
+func (j *journal) flusher() {
+	defer close(j.gone)
 	for {
-		if j.durable >= seq {
-			return nil
+		select {
+		case <-j.kick:
+		case <-j.quit:
+			j.flush() // whatever was queued before close
+			j.f.Close()
+			return
 		}
-		if j.err != nil {
-			return j.err
-		}
-		if !j.flushing {
-			j.flushLocked()
-			continue
-		}
-		j.cond.Wait()
+		j.flush()
 	}
 }
 
-// flushLocked writes and syncs everything queued. It is called with mu held and releases
-// it while the disk works.
-func (j *journal) flushLocked() {
-	j.flushing = true
-	buf, upto := j.buf, j.queued
-	rotateTo, rotateBuf := j.rotateTo, j.rotateBuf
-	j.buf, j.spare = j.spare[:0], nil
-	j.rotateTo, j.rotateBuf = "", nil
-	f := j.f
+// flush writes and syncs everything queued, and wakes the writers of what it wrote.
+func (j *journal) flush() {
+	j.mu.Lock()
+	buf, cur := j.buf, j.cur
+	rotateTo, rotateBuf, rotateBatch := j.rotateTo, j.rotateBuf, j.rotateBatch
+	j.buf, j.cur, j.spare = j.spare[:0], nil, nil
+	j.rotateTo, j.rotateBuf, j.rotateBatch = "", nil, nil
+	failed := j.err
 	j.mu.Unlock()
 
-	var err error
-	written := int64(0)
-	if rotateTo != "" {
-		if err = writeSync(f, rotateBuf); err == nil {
-			var nf *os.File
-			if nf, err = createFile(rotateTo); err == nil {
-				f.Close()
-				f = nf
+	err := failed
+	written, rotated := int64(0), false
+	if rotateBatch != nil {
+		if err == nil {
+			if err = writeSync(j.f, rotateBuf); err == nil {
+				var nf *os.File
+				if nf, err = createFile(rotateTo); err == nil {
+					j.f.Close()
+					j.f, rotated = nf, true
+				}
+			}
+			if err != nil {
+				err = fmt.Errorf("storage: switching to a new journal: %w", err)
 			}
 		}
+		j.finish(rotateBatch, err)
 	}
-	if err == nil && len(buf) > 0 {
-		err = writeSync(f, buf)
+	if cur != nil && err == nil && len(buf) > 0 {
+		if err = writeSync(j.f, buf); err != nil {
+			err = fmt.Errorf("storage: writing the journal: %w", err)
+		}
 		written = int64(len(buf))
 	}
 
 	j.mu.Lock()
-	j.flushing = false
-	j.f = f
-	if rotateTo != "" {
+	if rotated {
 		j.size = 0
 	}
-	if err != nil {
-		j.err = fmt.Errorf("storage: writing the journal: %w", err)
-	} else {
-		j.durable = upto
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	if err == nil {
 		j.size += written
 	}
 	if j.spare == nil {
 		j.spare = buf[:0]
 	}
-	j.cond.Broadcast()
+	j.mu.Unlock()
+	if cur != nil {
+		j.finish(cur, err)
+	}
+}
+
+func (j *journal) finish(b *batch, err error) {
+	b.err = err
+	close(b.done)
 }
 
 // bytes returns the size of the current journal file.
@@ -133,23 +179,14 @@ func (j *journal) bytes() int64 {
 	return j.size
 }
 
-// close flushes what is queued and closes the file.
+// close writes what is queued, closes the file and stops the flusher. The caller makes
+// sure nothing is appended any more.
 func (j *journal) close() error {
-	j.mu.Lock()
-	seq := j.queued
-	j.mu.Unlock()
-	err := j.wait(seq)
+	close(j.quit)
+	<-j.gone
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.flushing {
-		j.cond.Wait()
-	}
-	if j.f != nil {
-		if cerr := j.f.Close(); err == nil {
-			err = cerr
-		}
-		j.f = nil
-	}
+	err := j.err
 	if j.err == nil {
 		j.err = errClosed
 	}
