@@ -89,3 +89,67 @@ func TestSetAccountKeyAfterPasswordChange(t *testing.T) {
 		t.Error("the account key was stored")
 	}
 }
+
+// TestLoginDuringPasswordChange covers R-PW-1 and R-RST-1 against a login already
+// under way: a login whose password was checked just before the password changed (and
+// every other session ended) must not open a session after the change, or whoever
+// knew the old password keeps a session the change was meant to end.
+func TestLoginDuringPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		secret   string // the password the account has once the login resumes
+		wantOpen bool
+	}{
+		{"the password changed", "the owner's new password", false},
+		{"the hash was only renewed", "correct horse", true}, // as a rehash by another login does
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSecEnv(t, auth.MinIterations)
+			owner := e.register()
+			hold := make(chan struct{})
+			e.hasher.mu.Lock()
+			e.hasher.holdCheck = hold
+			e.hasher.mu.Unlock()
+			type result struct {
+				info users.UserInfo
+				err  error
+			}
+			done := make(chan result)
+			go func() {
+				info, err := e.svc.Login(ctx, owner.creds, func() (users.LoginRequest, error) {
+					return users.LoginRequest{DeviceInfo: &users.DeviceInfo{ID: users.NewUUID()}}, nil
+				}, "198.51.100.7")
+				done <- result{info, err}
+			}()
+			<-e.hasher.entered // the old hash is being checked
+
+			// What ChangePassword and ResetPassword store, in one step.
+			newHash, err := e.hasher.Hasher.Hash(ctx, tt.secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.UpdateUser(ctx, owner.ID, users.UserUpdate{PasswordHash: &newHash, EndSessions: true}); err != nil {
+				t.Fatal(err)
+			}
+			close(hold)
+			r := <-done
+			sessions, err := e.store.Sessions(ctx, owner.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.wantOpen {
+				if !errors.Is(r.err, users.ErrUnauthorized) || len(sessions) != 0 {
+					t.Errorf("login checked against the old password: %v, %d sessions; want ErrUnauthorized and none", r.err, len(sessions))
+				}
+				return
+			}
+			if r.err != nil || len(sessions) != 1 {
+				t.Fatalf("login while the hash was renewed: %v, %d sessions; want success and its session", r.err, len(sessions))
+			}
+			if _, err := e.svc.Authenticate(ctx, r.info.DeviceSessions[0].AccessToken); err != nil {
+				t.Errorf("its token: %v", err)
+			}
+		})
+	}
+}

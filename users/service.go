@@ -234,7 +234,35 @@ func (s *Service) Login(ctx context.Context, c Credentials, readBody func() (Log
 		}
 		return UserInfo{}, err
 	}
+	if u, err = s.recheck(ctx, u, c.Password, sess.ID); err != nil {
+		return UserInfo{}, err
+	}
 	return s.privateInfo(ctx, u, sess, token)
+}
+
+// recheck makes sure that a password change or reset that ended every session while a
+// login was being checked ends its new session too (R-PW-1, R-RST-1): u is the user as
+// checked, sessionID the session just made. A change from now on ends the session with
+// the others; one made meanwhile shows as another hash, and then the session stands
+// only if the password still matches (the hash may just have been renewed). On an
+// error the session is removed; its token was never shown, so if that fails too,
+// nobody can use it.
+func (s *Service) recheck(ctx context.Context, u User, password, sessionID string) (User, error) {
+	cur, err := s.store.User(ctx, u.ID)
+	if err == nil && cur.PasswordHash == u.PasswordHash {
+		return cur, nil
+	}
+	if err == nil {
+		var ok bool
+		if ok, _, err = s.hasher.Verify(ctx, password, cur.PasswordHash); err == nil && ok {
+			return cur, nil
+		}
+	}
+	if err == nil || errors.Is(err, ErrNotFound) {
+		err = errBadCredentials
+	}
+	_ = s.store.DeleteSession(ctx, sessionID)
+	return User{}, err
 }
 
 var (
