@@ -173,6 +173,11 @@ func BenchmarkDurableWrites(b *testing.B) {
 			defer s.Close()
 			b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			var seed atomic.Uint64
+			syncs := int64(0)
+			if f, ok := s.(*storage.File); ok {
+				syncs = storage.Syncs(f)
+				defer func() { b.ReportMetric(float64(b.N)/float64(storage.Syncs(f)-syncs), "writes/sync") }()
+			}
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				rng := rand.New(rand.NewPCG(seed.Add(1), 7))

@@ -3,7 +3,9 @@ package storage
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // journal appends lines to the journal file with group commit (R-STO-3): writers queue
@@ -30,6 +32,8 @@ type journal struct {
 
 	f     *os.File // used by the flusher only
 	spare []byte
+
+	syncs atomic.Int64 // batches written, for tests and benchmarks
 }
 
 // batch is a group of lines written and synced together.
@@ -105,12 +109,31 @@ func (j *journal) flusher() {
 	for {
 		select {
 		case <-j.kick:
+			j.gather()
 		case <-j.quit:
 			j.flush() // whatever was queued before close
 			j.f.Close()
 			return
 		}
 		j.flush()
+	}
+}
+
+// gather lets the writers that are ready to run queue their lines before the flusher
+// takes the batch, as long as the batch keeps growing (a few rounds at most): a sync
+// costs about the same for one line as for a hundred. A lone writer loses microseconds.
+func (j *journal) gather() {
+	for range 4 {
+		j.mu.Lock()
+		n := len(j.buf)
+		j.mu.Unlock()
+		runtime.Gosched()
+		j.mu.Lock()
+		grew := len(j.buf) > n
+		j.mu.Unlock()
+		if !grew {
+			return
+		}
 	}
 }
 
@@ -142,6 +165,7 @@ func (j *journal) flush() {
 		j.finish(rotateBatch, err)
 	}
 	if cur != nil && err == nil && len(buf) > 0 {
+		j.syncs.Add(1)
 		if err = writeSync(j.f, buf); err != nil {
 			err = fmt.Errorf("storage: writing the journal: %w", err)
 		}
