@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,23 @@ func newEnvWith(t *testing.T, h users.Hasher, o httpapi.Options) *env {
 	return &env{t: t, srv: srv, store: store, clock: clk}
 }
 
+// record returns what the store holds about the user: the user (hashes included) and
+// its sessions, to compare before and after requests that must change nothing.
+func (e *env) record(id int64) string {
+	e.t.Helper()
+	ctx := context.Background()
+	u, err := e.store.User(ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sessions, err := e.store.Sessions(ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	slices.SortFunc(sessions, func(a, b users.Session) int { return strings.Compare(a.ID, b.ID) })
+	return fmt.Sprintf("%+v %+v", u, sessions)
+}
+
 // me returns the body of GET /users/me for the token: with the clock standing still,
 // it is the same bytes as long as nothing about the user changed.
 func (e *env) me(token string) string {
@@ -46,6 +64,7 @@ func (e *env) me(token string) string {
 func TestDuplicateKeysInAnyCase(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
+	stored := e.record(u.id)
 	for _, body := range []string{
 		`{"oldPassword":"correct horse","newPassword":"first new password","NEWPASSWORD":"second new password"}`,
 		`{"oldPassword":"correct horse","newPassword":"first new password","newpassword":"second new password"}`,
@@ -56,10 +75,13 @@ func TestDuplicateKeysInAnyCase(t *testing.T) {
 		res := e.do("PUT", "/users/me/changePassword", body, bearerH(u.token)...)
 		wantStatus(t, body, res, 400)
 	}
-	e.login(u, newDevice()) // the password is unchanged
-
 	res := e.do("PUT", "/users/me/setAccountKey", "{\"password\":\"correct horse\",\"accountKey\":\"an account key of at least 25 characters\",\"\u212Aey\":1,\"key\":2}", bearerH(u.token)...)
 	wantStatus(t, "Kelvin-sign duplicates of an unknown key", res, 400)
+	if got := e.record(u.id); got != stored {
+		t.Errorf("after refused bodies the store holds %s, want %s", got, stored)
+	}
+	e.login(u, newDevice()) // the password is unchanged
+
 	res = e.do("PUT", "/users/me/setAccountKey", "{\"password\":\"correct horse\",\"accountKey\":\"an account key of at least 25 characters\",\"\u212Aey\":1,\"other\":2}", bearerH(u.token)...)
 	wantStatus(t, "distinct keys", res, 200)
 }
@@ -134,7 +156,7 @@ func TestSaturatedHashing(t *testing.T) {
 func TestHostileCredentials(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
-	before := e.me(u.token)
+	before, stored := e.me(u.token), e.record(u.id)
 	b64 := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
 	basics := []string{
 		"",
@@ -206,6 +228,9 @@ func TestHostileCredentials(t *testing.T) {
 	if got := e.me(u.token); got != before {
 		t.Errorf("after hostile credentials GET /users/me is %s, want %s", got, before)
 	}
+	if got := e.record(u.id); got != stored {
+		t.Errorf("after hostile credentials the store holds %s, want %s", got, stored)
+	}
 	// None of them counted as a failure: nine more still leave the account open.
 	for range users.MaxFailures - 1 {
 		e.do("POST", "/users/login", map[string]any{"deviceInfo": newDevice()}, basicH(u.username, "wrong horse")...)
@@ -221,7 +246,7 @@ func TestHostileBodies(t *testing.T) {
 	u := e.register()
 	key := "an account key of at least 25 characters"
 	wantStatus(t, "set key", e.do("PUT", "/users/me/setAccountKey", map[string]any{"password": u.password, "accountKey": key}, bearerH(u.token)...), 200)
-	before := e.me(u.token)
+	before, stored := e.me(u.token), e.record(u.id)
 	dev := fmt.Sprintf(`{"id":%q}`, users.NewUUID())
 
 	// A valid body of each endpoint, as the prefix and suffix around a hostile part.
@@ -292,6 +317,9 @@ func TestHostileBodies(t *testing.T) {
 
 	if got := e.me(u.token); got != before {
 		t.Errorf("after hostile bodies GET /users/me is %s, want %s", got, before)
+	}
+	if got := e.record(u.id); got != stored {
+		t.Errorf("after hostile bodies the store holds %s, want %s", got, stored)
 	}
 	if res := e.do("GET", "/users?s=mallory", nil); string(res.body) != "[]" {
 		t.Errorf("a refused registration left a user: %s", res.body)
