@@ -44,6 +44,14 @@ func BenchmarkLoginStorm(b *testing.B) {
 			s.storm(b, 4*runtime.NumCPU())
 		})
 	}
+	// cmd/usersd runs with one processor more than there are CPUs, so the default
+	// gives a slot per CPU and still leaves a processor to everything else.
+	cpus := runtime.GOMAXPROCS(0)
+	b.Run(fmt.Sprintf("storm/slots=%d/gomaxprocs=%d", cpus, cpus+1), func(b *testing.B) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cpus + 1))
+		s := newStormServer(b, auth.DefaultSlots())
+		s.storm(b, 4*runtime.NumCPU())
+	})
 }
 
 // stormServer is a server with the default hashing cost and one registered user.
