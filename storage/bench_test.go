@@ -289,12 +289,14 @@ func TestOpenChild(t *testing.T) {
 	}
 	took := time.Since(start)
 	rss := vmRSS()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("OPEN %d %d %d\n", took.Nanoseconds(), rss, ms.HeapAlloc>>10)
-	t.Logf("open %v, VmRSS %d MiB, live heap %d MiB, %d GCs, GC CPU fraction %.2f",
-		took.Round(time.Millisecond), rss>>10, ms.HeapAlloc>>20, ms.NumGC, ms.GCCPUFraction)
+	t.Logf("open %v, VmRSS %d MiB, heap %d MiB of which %d MiB live, %d GCs, GC CPU fraction %.2f",
+		took.Round(time.Millisecond), rss>>10, before.HeapAlloc>>20, ms.HeapAlloc>>20, ms.NumGC, ms.GCCPUFraction)
 	s.Close()
 }
 

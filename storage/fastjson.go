@@ -388,15 +388,15 @@ func (r *jreader) upload(up *users.Upload) {
 	r.flush()
 }
 
-// sessions reads an array of sessions.
+// sessions reads an array of sessions, each decoded in its place in the slice (no
+// temporary copy on the heap) and its strings set before the slice can move.
 func (r *jreader) sessions() []users.Session {
 	r.flush()
 	out := []users.Session{}
 	r.array(func() {
-		var s users.Session
-		r.session(&s)
-		r.flush() // before s moves into the slice
-		out = append(out, s)
+		out = append(out, users.Session{})
+		r.session(&out[len(out)-1])
+		r.flush()
 	})
 	return out
 }

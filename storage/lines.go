@@ -143,10 +143,15 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() fu
 	// Buffers go around: reader, worker, consumer, and back to the reader. Reusing them
 	// spares the garbage collector hundreds of megabytes at start.
 	free := make(chan []byte, 3*workers+2)
+	freeVals := make(chan []T, 3*workers+2)
 
 	for range workers {
 		go func() {
 			for b := range todo {
+				select {
+				case b.vals = <-freeVals:
+				default:
+				}
 				decodeBatch(b, newDecode())
 				close(b.done)
 			}
@@ -232,6 +237,11 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() fu
 			case free <- b.buf[:0]:
 			default:
 			}
+			clear(b.vals)
+			select {
+			case freeVals <- b.vals[:0]:
+			default:
+			}
 			continue
 		}
 		{
@@ -252,7 +262,9 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() fu
 
 func decodeBatch[T any](b *scanBatch[T], decode func([]byte, *T) error) {
 	data := b.data
-	b.vals = make([]T, 0, bytes.Count(data, []byte{'\n'})+1)
+	if n := bytes.Count(data, []byte{'\n'}) + 1; cap(b.vals) < n {
+		b.vals = make([]T, 0, n)
+	}
 	for i := 0; len(data) > 0; i++ {
 		line, rest, found := bytes.Cut(data, []byte{'\n'})
 		data = rest

@@ -74,6 +74,7 @@ func (x *searchIndex) addKey(e *entry, key []byte) {
 			ids:  make([]int64, 0, blockSize),
 			ents: make([]*entry, 0, blockSize),
 			offs: make([]int32, 0, blockSize),
+			data: make([]byte, 0, 32*blockSize),
 		}
 		x.blocks = append(x.blocks, b)
 		x.firsts = append(x.firsts, e.user.ID)

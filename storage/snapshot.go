@@ -60,7 +60,7 @@ type snapIn struct {
 // newSnapDecoder returns a decoder of snapshot lines for one batch.
 func newSnapDecoder() func(payload []byte, v *snapIn) error {
 	var r jreader
-	var keys []byte
+	keys := make([]byte, 0, 64<<10) // a batch of 1 MiB has about 1,500 users
 	return func(payload []byte, v *snapIn) error {
 		if !r.snapLine(payload, v) {
 			*v = snapIn{}
@@ -101,14 +101,21 @@ func newSnapDecoder() func(payload []byte, v *snapIn) error {
 
 // loadSnapshot reads the snapshot at path into a new state.
 func loadSnapshot(path string) (*state, *snapHeader, error) {
-	// Nearly everything allocated while loading stays live, so collecting often would
-	// only rescan a growing heap: collect less often until the load is done.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
+	// Nearly everything allocated while loading stays live (read buffers are reused), so
+	// collecting would only rescan a growing heap, over and over. The collector is off
+	// until the load is done, with a memory limit as the safety net: about twice the
+	// snapshot, more than the live data it turns into (unless a lower limit is set).
+	if fi, err := f.Stat(); err == nil {
+		limit := debug.SetMemoryLimit(-1)
+		defer debug.SetMemoryLimit(limit)
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		debug.SetMemoryLimit(min(limit, 2*fi.Size()+1<<30))
+	}
 	var (
 		st       *state
 		hdr      *snapHeader
