@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"reflect"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -112,5 +113,22 @@ func TestFastTimeMatches(t *testing.T) {
 		if r.bad != (serr != nil) || !reflect.DeepEqual(fast, slow) {
 			t.Errorf("%s: fast %v (bad %v), slow %v (%v)", s, fast, r.bad, slow, serr)
 		}
+	}
+}
+
+// TestPauseGCNests: loads running at once restore the collector's settings once, at the
+// end of the last.
+func TestPauseGCNests(t *testing.T) {
+	before := debug.SetGCPercent(-1)
+	debug.SetGCPercent(before)
+	a := pauseGC(1 << 40)
+	b := pauseGC(1 << 40)
+	a()
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Errorf("after the first of two loads ended, GC percent is %d, want still off", p)
+	}
+	b()
+	if p := debug.SetGCPercent(before); p != before {
+		t.Errorf("after both loads ended, GC percent is %d, want %d", p, before)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
 	"usersapi/users"
 )
@@ -111,10 +112,7 @@ func loadSnapshot(path string) (*state, *snapHeader, error) {
 	// until the load is done, with a memory limit as the safety net: about twice the
 	// snapshot, more than the live data it turns into (unless a lower limit is set).
 	if fi, err := f.Stat(); err == nil {
-		limit := debug.SetMemoryLimit(-1)
-		defer debug.SetMemoryLimit(limit)
-		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-		debug.SetMemoryLimit(min(limit, 2*fi.Size()+1<<30))
+		defer pauseGC(2*fi.Size() + 1<<30)()
 	}
 	var (
 		st       *state
@@ -169,6 +167,36 @@ func loadSnapshot(path string) (*state, *snapHeader, error) {
 	}
 	st.lastID = hdr.LastID
 	return st, hdr, nil
+}
+
+// gcPause counts the loads running at once: the settings are process-wide, so the first
+// load saves and changes them and the last one puts them back.
+var gcPause struct {
+	sync.Mutex
+	n       int
+	percent int
+	limit   int64
+}
+
+// pauseGC turns the garbage collector off, with a memory limit of at most limit bytes
+// (a lower limit already set stays), and returns the function that undoes it.
+func pauseGC(limit int64) (resume func()) {
+	gcPause.Lock()
+	defer gcPause.Unlock()
+	if gcPause.n == 0 {
+		gcPause.limit = debug.SetMemoryLimit(-1)
+		debug.SetMemoryLimit(min(gcPause.limit, limit))
+		gcPause.percent = debug.SetGCPercent(-1)
+	}
+	gcPause.n++
+	return func() {
+		gcPause.Lock()
+		defer gcPause.Unlock()
+		if gcPause.n--; gcPause.n == 0 {
+			debug.SetGCPercent(gcPause.percent)
+			debug.SetMemoryLimit(gcPause.limit)
+		}
+	}
 }
 
 // loadEntry adds a user read from a snapshot, checking what the snapshot promises.
