@@ -268,9 +268,18 @@ func (w *jwriter) record(r *record) {
 	w.raw("}")
 }
 
-// appendRecordLine appends the journal line of r to dst.
-func appendRecordLine(dst []byte, r *record) ([]byte, error) {
-	w := jwriter{ok: true}
+// reset empties w for the next value, keeping its buffer.
+func (w *jwriter) reset() {
+	w.b, w.ok = w.b[:0], true
+}
+
+// appendRecordLine appends the journal line of r to dst, using w as scratch space (nil:
+// a new one).
+func appendRecordLine(dst []byte, r *record, w *jwriter) ([]byte, error) {
+	if w == nil {
+		w = new(jwriter)
+	}
+	w.reset()
 	w.record(r)
 	if !w.ok {
 		payload, err := json.Marshal(r)
@@ -283,8 +292,8 @@ func appendRecordLine(dst []byte, r *record) ([]byte, error) {
 }
 
 // appendSnapUserLine appends the snapshot line of one user and its sessions to dst.
-func appendSnapUserLine(dst []byte, e *entry) ([]byte, error) {
-	w := jwriter{ok: true}
+func appendSnapUserLine(dst []byte, e *entry, w *jwriter) ([]byte, error) {
+	w.reset()
 	w.raw(`{"user":`)
 	w.user(&e.user)
 	if len(e.sessions) > 0 {
@@ -309,8 +318,8 @@ func appendSnapUserLine(dst []byte, e *entry) ([]byte, error) {
 }
 
 // appendSnapUploadLine appends the snapshot line of one upload record to dst.
-func appendSnapUploadLine(dst []byte, up *users.Upload) ([]byte, error) {
-	w := jwriter{ok: true}
+func appendSnapUploadLine(dst []byte, up *users.Upload, w *jwriter) ([]byte, error) {
+	w.reset()
 	w.raw(`{"upload":`)
 	w.upload(up)
 	w.raw("}")

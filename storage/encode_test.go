@@ -37,7 +37,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendRecordLine(nil, r)
+		got, err := appendRecordLine(nil, r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,16 +47,16 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	}
 	e := &entry{user: *full.User, sessions: []*users.Session{full.Session, full.Session}}
 	want, _ := json.Marshal(snapOut{User: &e.user, Sessions: e.sessions})
-	if got, _ := appendSnapUserLine(nil, e); string(got) != string(appendLine(nil, want)) {
+	if got, _ := appendSnapUserLine(nil, e, new(jwriter)); string(got) != string(appendLine(nil, want)) {
 		t.Errorf("user line:\ngot  %s\nwant %s", got, appendLine(nil, want))
 	}
 	want, _ = json.Marshal(snapOut{Upload: full.Upload})
-	if got, _ := appendSnapUploadLine(nil, full.Upload); string(got) != string(appendLine(nil, want)) {
+	if got, _ := appendSnapUploadLine(nil, full.Upload, new(jwriter)); string(got) != string(appendLine(nil, want)) {
 		t.Errorf("upload line:\ngot  %s\nwant %s", got, appendLine(nil, want))
 	}
 	// A time json.Marshal refuses is refused the same way.
 	bad := &record{Op: opUpdateSession, SessionUpdate: &sessionUpdate{UpdatedAt: new(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}}
-	if _, err := appendRecordLine(nil, bad); err == nil {
+	if _, err := appendRecordLine(nil, bad, nil); err == nil {
 		t.Errorf("a year past 9999 was encoded")
 	}
 }

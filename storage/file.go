@@ -227,7 +227,14 @@ func (f *File) load() error {
 	}
 	os.Remove(snapPath + tmpSuffix)
 
-	f.db = db{st: st, encode: func(r *record) ([]byte, error) { return appendRecordLine(nil, r) }, log: f.queue}
+	// encode runs under the write lock, one call at a time, so its buffers are reused.
+	var scratch jwriter
+	var line []byte
+	f.db = db{st: st, log: f.queue, encode: func(r *record) ([]byte, error) {
+		var err error
+		line, err = appendRecordLine(line[:0], r, &scratch)
+		return line, err
+	}}
 	f.j = newJournal(jf, fi.Size())
 	f.gen = active
 	f.logger.Info("storage: opened", "dir", f.dir, "users", len(st.byID), "sessions", len(st.sessByID),
@@ -356,13 +363,14 @@ func (f *File) maybeCompact() {
 func (f *File) Compact() error {
 	f.compactMu.Lock()
 	defer f.compactMu.Unlock()
+	fz := newFrozen(&f.db)
 	start := time.Now()
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return errClosed
 	}
-	fz := f.st.freeze()
+	f.st.freeze(fz)
 	oldGen := f.gen
 	f.gen++
 	gen := f.gen
@@ -431,8 +439,9 @@ func WriteFolder(dir string, m *Memory) error {
 			return fmt.Errorf("storage: data folder %s already holds a store", dir)
 		}
 	}
+	fz := newFrozen(&m.db)
 	m.mu.RLock()
-	fz := m.st.freeze()
+	m.st.freeze(fz)
 	m.mu.RUnlock()
 	if _, err := writeSnapshot(dir, 1, fz); err != nil {
 		return fmt.Errorf("storage: writing the snapshot: %w", err)

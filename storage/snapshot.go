@@ -259,13 +259,28 @@ type frozen struct {
 	uploads []*users.Upload
 }
 
-func (s *state) freeze() *frozen {
-	fz := &frozen{lastID: s.lastID, ents: s.index.view(len(s.byID))}
-	fz.uploads = make([]*users.Upload, 0, len(s.uploads))
+func (s *state) freeze(fz *frozen) {
+	fz.lastID = s.lastID
+	fz.ents = fz.ents[:0]
+	for _, b := range s.index.blocks {
+		fz.ents = append(fz.ents, b.ents...)
+	}
+	fz.uploads = fz.uploads[:0]
 	for _, up := range s.uploads {
 		fz.uploads = append(fz.uploads, up)
 	}
-	return fz
+}
+
+// newFrozen returns a frozen with room for the current state, allocated before the write
+// lock is taken: a large allocation under the lock could make it wait for the collector.
+func newFrozen(d *db) *frozen {
+	d.mu.RLock()
+	nUsers, nUploads := len(d.st.byID), len(d.st.uploads)
+	d.mu.RUnlock()
+	return &frozen{
+		ents:    make([]*entry, 0, nUsers+nUsers/16+64),
+		uploads: make([]*users.Upload, 0, nUploads+nUploads/16+64),
+	}
 }
 
 // writeSnapshot writes fz as the snapshot of dir whose journal generation is gen: to a
@@ -291,18 +306,18 @@ func writeSnapshot(dir string, gen int64, fz *frozen) (int64, error) {
 			os.Remove(tmp)
 		}
 	}()
-	w := bufio.NewWriterSize(f, 1<<20)
+	w := bufio.NewWriterSize(&syncingWriter{f: f}, 1<<20)
 	first, err := encodeLine(snapOut{Snapshot: hdr})
 	if err != nil {
 		return 0, err
 	}
 	w.Write(first)
 	n := len(fz.ents) + len(fz.uploads)
-	err = encodeParallel(n, 2048, w, func(i int, dst []byte) ([]byte, error) {
+	err = encodeParallel(n, 2048, w, func(i int, dst []byte, scratch *jwriter) ([]byte, error) {
 		if i < len(fz.ents) {
-			return appendSnapUserLine(dst, fz.ents[i])
+			return appendSnapUserLine(dst, fz.ents[i], scratch)
 		}
-		return appendSnapUploadLine(dst, fz.uploads[i-len(fz.ents)])
+		return appendSnapUploadLine(dst, fz.uploads[i-len(fz.ents)], scratch)
 	})
 	if err != nil {
 		return 0, err
@@ -328,23 +343,43 @@ func writeSnapshot(dir string, gen int64, fz *frozen) (int64, error) {
 	return st.Size(), syncDir(dir)
 }
 
+// syncingWriter syncs the file every 32 MiB. Without it, hundreds of megabytes of dirty
+// snapshot pages pile up, and the journal's next sync, which the file system orders
+// after them, waits for them all: writers would stall for a long moment mid-compaction.
+type syncingWriter struct {
+	f *os.File
+	n int
+}
+
+func (w *syncingWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if w.n += n; err == nil && w.n >= 32<<20 {
+		w.n = 0
+		err = syncData(w.f)
+	}
+	return n, err
+}
+
 // encodeParallel encodes items 0..n-1 with enc on every CPU, in runs of per items, and
-// writes the results to w in order.
-func encodeParallel(n, per int, w io.Writer, enc func(i int, dst []byte) ([]byte, error)) error {
+// writes the results to w in order. Each worker has its own scratch space, and output
+// buffers go around, so that a snapshot of a million users leaves little garbage.
+func encodeParallel(n, per int, w io.Writer, enc func(i int, dst []byte, scratch *jwriter) ([]byte, error)) error {
 	type job struct {
 		lo, hi int
 		out    []byte
 		err    error
 		done   chan struct{}
 	}
-	workers := max(runtime.GOMAXPROCS(0), 1)
+	workers := max(runtime.GOMAXPROCS(0)-1, 1)
 	todo := make(chan *job)
 	ordered := make(chan *job, 2*workers)
+	free := make(chan []byte, 3*workers+1)
 	for range workers {
 		go func() {
+			var scratch jwriter
 			for j := range todo {
 				for i := j.lo; i < j.hi && j.err == nil; i++ {
-					j.out, j.err = enc(i, j.out)
+					j.out, j.err = enc(i, j.out, &scratch)
 				}
 				close(j.done)
 			}
@@ -352,7 +387,12 @@ func encodeParallel(n, per int, w io.Writer, enc func(i int, dst []byte) ([]byte
 	}
 	go func() {
 		for lo := 0; lo < n; lo += per {
-			j := &job{lo: lo, hi: min(lo+per, n), out: make([]byte, 0, 256*per), done: make(chan struct{})}
+			var out []byte
+			select {
+			case out = <-free:
+			default:
+			}
+			j := &job{lo: lo, hi: min(lo+per, n), out: out, done: make(chan struct{})}
 			ordered <- j
 			todo <- j
 		}
@@ -367,6 +407,10 @@ func encodeParallel(n, per int, w io.Writer, enc func(i int, dst []byte) ([]byte
 		}
 		if err == nil {
 			_, err = w.Write(j.out)
+		}
+		select {
+		case free <- j.out[:0]:
+		default:
 		}
 	}
 	return err
