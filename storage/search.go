@@ -150,16 +150,6 @@ func (x *searchIndex) remove(e *entry) {
 	x.firsts[bi] = b.ids[0]
 }
 
-// view returns every entry in ascending ID order. The entries are immutable, so the list
-// stays consistent after the lock is released.
-func (x *searchIndex) view(n int) []*entry {
-	out := make([]*entry, 0, n)
-	for _, b := range x.blocks {
-		out = append(out, b.ents...)
-	}
-	return out
-}
-
 // search returns up to limit entries matching q, in the order of R-SRCH-1: the user
 // whose username is q, then usernames starting with q, then the other matches, each
 // group by ascending ID. q is lower case.
