@@ -109,10 +109,13 @@ func loadSnapshot(path string) (*state, *snapHeader, error) {
 	defer f.Close()
 	// Nearly everything allocated while loading stays live (read buffers are reused), so
 	// collecting would only rescan a growing heap, over and over. The collector is off
-	// until the load is done, with a memory limit as the safety net: about twice the
-	// snapshot, more than the live data it turns into (unless a lower limit is set).
+	// until the load is done, with a memory limit as the safety net: what the process
+	// holds now plus about twice the snapshot, more than the live data it turns into
+	// (unless a lower limit is set).
 	if fi, err := f.Stat(); err == nil {
-		defer pauseGC(2*fi.Size() + 1<<30)()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		defer pauseGC(int64(ms.Sys-ms.HeapReleased) + 2*fi.Size() + 1<<30)()
 	}
 	var (
 		st       *state
