@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ var (
 	hotOnce  sync.Once
 	hotStore *storage.Memory
 	hotSet   seed.Set
+	hotNext  atomic.Int64 // numbers of the users op=createUser makes
 )
 
 const (
@@ -118,10 +120,8 @@ func BenchmarkMemoryWrites(b *testing.B) {
 		}
 	})
 	b.Run("op=createUser", func(b *testing.B) {
-		i := 0
 		for b.Loop() {
-			i++
-			n := 1_000_000 + i
+			n := 1_000_000 + int(hotNext.Add(1)) // a new user every time, across runs
 			if _, err := m.CreateUser(ctx, set.User(n), set.Session(n, 0)); err != nil {
 				b.Fatal(err)
 			}

@@ -184,6 +184,7 @@ type Result struct {
 	Max        float64 `json:"maxMs"`
 	Ratio      float64 `json:"ratio,omitempty"`
 	RatioTo    string  `json:"ratioTo,omitempty"`
+	SlotRatio  float64 `json:"slotRatio,omitempty"` // login: to the raw rate of as many CPUs as hashing slots
 	FirstError string  `json:"firstError,omitempty"`
 	Note       string  `json:"note,omitempty"`
 }

@@ -63,8 +63,9 @@ func startBaseline(body []byte) (*httpServer, error) {
 // inProcess is the API served from this process on a seeded store.
 type inProcess struct {
 	*httpServer
-	store users.Store
-	dir   *directory
+	store     users.Store
+	dir       *directory
+	hashSlots int // hashes the server runs at once
 }
 
 func (p *inProcess) close() {
@@ -119,9 +120,11 @@ func startInProcess(ctx context.Context, c config, stdout, stderr io.Writer) (*i
 	if c.seedOnly {
 		return p, nil
 	}
+	hasher := auth.NewHasher(auth.HasherOptions{Iterations: c.iterations, Slots: c.hashSlots})
+	p.hashSlots = hasher.Slots()
 	svc := users.NewService(users.Config{
 		Store:  p.store,
-		Hasher: auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
+		Hasher: hasher,
 		Tokens: auth.Tokens{},
 	})
 	if p.httpServer, err = listen(httpapi.NewServer(svc, httpapi.Options{})); err != nil {
