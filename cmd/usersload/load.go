@@ -113,7 +113,7 @@ func newRequest(ctx context.Context, method, u string, body []byte) (*http.Reque
 }
 
 // baselineScenario asks the baseline server exactly what the me scenario asks the API.
-func baselineScenario(base string, d *directory) scenario {
+func baselineScenario(base string) scenario {
 	return scenario{"baseline", func(w *worker) (*http.Request, error) {
 		return w.bearer(http.MethodGet, base+"/users/me", nil)
 	}}

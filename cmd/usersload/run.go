@@ -194,17 +194,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		baselineNote = fmt.Sprintf("a bare net/http server answering a %d-byte body, as GET /users/me does", len(body))
 	}
 	for _, name := range c.scenarios {
-		a := l.httpPhase(l.scenario(name), c.clients)
+		clients, slice := c.clients, c.slice
 		var ref *phase
-		slice := c.slice
 		switch {
 		case name == "login":
-			a = l.httpPhase(l.scenario(name), c.loginClients)
+			clients = c.loginClients
 			ref = pbkdf2Phase(c.iterations)
 			slice = max(slice, 5*time.Second) // a hash takes a good part of a second
 		case c.baseline:
-			ref = l.httpPhase(baselineScenario(baselineURL, dir), c.clients)
+			ref = l.httpPhase(baselineScenario(baselineURL), c.clients)
 		}
+		a := l.httpPhase(l.scenario(name), clients)
 		l.compare(ctx, a, ref, slice)
 		if err := ctx.Err(); err != nil {
 			return err
