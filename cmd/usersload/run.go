@@ -62,7 +62,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run: "+strings.Join(allScenarios, ", "))
 	fs.IntVar(&c.clients, "c", 16, "concurrent clients per scenario")
 	fs.IntVar(&c.loginClients, "login-c", 2*runtime.NumCPU(), "concurrent clients of the login scenario (logins beyond the hashing slots only queue)")
-	fs.IntVar(&c.hashSlots, "hash-slots", 0, "hashes the in-process server runs at once (0: auth.DefaultSlots, one CPU left free)")
+	fs.IntVar(&c.hashSlots, "hash-slots", 0, "hashes the in-process server runs at once (0: auth.DefaultSlots, one per CPU as cmd/usersd runs)")
 	fs.DurationVar(&c.duration, "d", 10*time.Second, "duration of each scenario")
 	fs.IntVar(&c.count, "n", 0, "requests per scenario instead of a duration (0: use -d)")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up before each scenario")
