@@ -22,7 +22,7 @@ package httpapi
 //   - omitempty: lastSeen when nil, deviceSessions when empty, accessToken when "",
 //     previewWidth and previewHeight when 0; photos has no omitempty, so a nil slice
 //     is null and an empty one is [];
-//   - strings escaped as appendString below explains;
+//   - strings escaped as jsonenc.AppendString explains (shared with the store's journal);
 //   - times as time.Time's MarshalJSON writes them: RFC 3339 with the nanoseconds
 //     only when they are not zero. A time that RFC 3339 cannot hold makes
 //     MarshalJSON fail; then these functions report false, and writeJSON falls back
@@ -31,9 +31,8 @@ package httpapi
 import (
 	"strconv"
 	"sync"
-	"time"
-	"unicode/utf8"
 
+	"usersapi/internal/jsonenc"
 	"usersapi/users"
 )
 
@@ -75,19 +74,19 @@ func appendUserInfo(b []byte, u *users.UserInfo) ([]byte, bool) {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
 	b = append(b, `,"name":`...)
-	b = appendString(b, u.Name)
+	b = jsonenc.AppendString(b, u.Name)
 	b = append(b, `,"username":`...)
-	b = appendString(b, u.Username)
+	b = jsonenc.AppendString(b, u.Username)
 	b = append(b, `,"about":`...)
-	b = appendString(b, u.About)
+	b = jsonenc.AppendString(b, u.About)
 	if u.LastSeen != nil {
 		b = append(b, `,"lastSeen":`...)
-		if b, ok = appendTime(b, *u.LastSeen); !ok {
+		if b, ok = jsonenc.AppendTime(b, *u.LastSeen); !ok {
 			return b, false
 		}
 	}
 	b = append(b, `,"createdAt":`...)
-	if b, ok = appendTime(b, u.CreatedAt); !ok {
+	if b, ok = jsonenc.AppendTime(b, u.CreatedAt); !ok {
 		return b, false
 	}
 
@@ -127,31 +126,31 @@ func appendUserInfo(b []byte, u *users.UserInfo) ([]byte, bool) {
 func appendDeviceSession(b []byte, s *users.DeviceSession) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"id":`...)
-	b = appendString(b, s.ID)
+	b = jsonenc.AppendString(b, s.ID)
 	if s.AccessToken != "" {
 		b = append(b, `,"accessToken":`...)
-		b = appendString(b, s.AccessToken)
+		b = jsonenc.AppendString(b, s.AccessToken)
 	}
 	b = append(b, `,"ipAddress":`...)
-	b = appendString(b, s.IPAddress)
+	b = jsonenc.AppendString(b, s.IPAddress)
 	b = append(b, `,"createdAt":`...)
-	if b, ok = appendTime(b, s.CreatedAt); !ok {
+	if b, ok = jsonenc.AppendTime(b, s.CreatedAt); !ok {
 		return b, false
 	}
 	b = append(b, `,"updatedAt":`...)
-	if b, ok = appendTime(b, s.UpdatedAt); !ok {
+	if b, ok = jsonenc.AppendTime(b, s.UpdatedAt); !ok {
 		return b, false
 	}
 	b = append(b, `,"deviceInfo":{"id":`...)
-	b = appendString(b, s.DeviceInfo.ID)
+	b = jsonenc.AppendString(b, s.DeviceInfo.ID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, s.DeviceInfo.Name)
+	b = jsonenc.AppendString(b, s.DeviceInfo.Name)
 	b = append(b, `,"model":`...)
-	b = appendString(b, s.DeviceInfo.Model)
+	b = jsonenc.AppendString(b, s.DeviceInfo.Model)
 	b = append(b, `,"token":`...)
-	b = appendString(b, s.DeviceInfo.Token)
+	b = jsonenc.AppendString(b, s.DeviceInfo.Token)
 	b = append(b, `,"transport":`...)
-	b = appendString(b, s.DeviceInfo.Transport)
+	b = jsonenc.AppendString(b, s.DeviceInfo.Transport)
 	return append(b, "}}"...), true
 }
 
@@ -160,9 +159,9 @@ func appendDeviceSession(b []byte, s *users.DeviceSession) ([]byte, bool) {
 func appendMediaInfo(b []byte, m *users.MediaInfo) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"id":`...)
-	b = appendString(b, m.ID)
+	b = jsonenc.AppendString(b, m.ID)
 	b = append(b, `,"fileType":`...)
-	b = appendString(b, m.FileType)
+	b = jsonenc.AppendString(b, m.FileType)
 	b = append(b, `,"fileSize":`...)
 	b = strconv.AppendInt(b, m.FileSize, 10)
 	if m.PreviewWidth != 0 {
@@ -174,90 +173,8 @@ func appendMediaInfo(b []byte, m *users.MediaInfo) ([]byte, bool) {
 		b = strconv.AppendInt(b, int64(m.PreviewHeight), 10)
 	}
 	b = append(b, `,"createdAt":`...)
-	if b, ok = appendTime(b, m.CreatedAt); !ok {
+	if b, ok = jsonenc.AppendTime(b, m.CreatedAt); !ok {
 		return b, false
 	}
 	return append(b, '}'), true
-}
-
-// appendTime appends t as time.Time's MarshalJSON writes it: a JSON string in RFC 3339
-// with nanoseconds, trailing zeros of the fraction dropped ("2026-11-25T16:11:45Z",
-// "2026-11-25T17:11:45.5+01:00"). It reports false where MarshalJSON fails: a year
-// that is not four digits (outside 0..9999), or a zone offset of 24 hours or more.
-// The check reads the formatted bytes, the way MarshalJSON itself checks them.
-func appendTime(b []byte, t time.Time) ([]byte, bool) {
-	b = append(b, '"')
-	start := len(b)
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	if b[start+len("2006")] != '-' {
-		return b, false // the year took more or fewer than 4 characters
-	}
-	if b[len(b)-1] != 'Z' {
-		// The offset ends the text as "+hh:mm": a digit where the sign should be
-		// means more than two digits of hours; and hours must be below 24.
-		sign := b[len(b)-len("+07:00")]
-		hours := b[len(b)-len("07:00"):]
-		if '0' <= sign && sign <= '9' || (hours[0]-'0')*10+(hours[1]-'0') >= 24 {
-			return b, false
-		}
-	}
-	return append(b, '"'), true
-}
-
-// appendString appends s to b as a JSON string, escaped exactly as encoding/json
-// escapes it (with its default HTML escaping):
-//   - '"' and '\' get a backslash; \b, \f, \n, \r and \t their short escapes;
-//   - the other control characters (below U+0020), and '<', '>' and '&' (so that the
-//     JSON can sit inside HTML safely), are written as \u00XX with lower-case hex;
-//   - U+2028 and U+2029, which end a line in JavaScript, as \u2028 and \u2029;
-//   - each byte that is not part of valid UTF-8 as \ufffd, the replacement character;
-//   - everything else as it is.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0 // s[start:i] is still to be copied as it is
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"usersapi/internal/jsonenc"
 	"usersapi/users"
 )
 
@@ -18,71 +18,17 @@ type jwriter struct {
 	ok bool
 }
 
-const hexDigits = "0123456789abcdef"
-
 func (w *jwriter) raw(s string) { w.b = append(w.b, s...) }
 
-func (w *jwriter) str(s string) {
-	b := append(w.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	w.b = append(b, '"')
-}
+func (w *jwriter) str(s string) { w.b = jsonenc.AppendString(w.b, s) }
 
 func (w *jwriter) int(v int64) { w.b = strconv.AppendInt(w.b, v, 10) }
 
 func (w *jwriter) time(t time.Time) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	var ok bool
+	if w.b, ok = jsonenc.AppendTime(w.b, t); !ok {
 		w.ok = false
-		return
 	}
-	w.b = append(w.b, '"')
-	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	w.b = append(w.b, '"')
 }
 
 func (w *jwriter) user(u *users.User) {
