@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"usersapi/auth"
-	"usersapi/cmd/usersload/seed"
 	"usersapi/httpapi"
+	"usersapi/internal/seed"
 	"usersapi/storage"
 	"usersapi/users"
 )

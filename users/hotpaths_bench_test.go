@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"usersapi/auth"
-	"usersapi/cmd/usersload/seed"
+	"usersapi/internal/seed"
 	"usersapi/storage"
 	"usersapi/users"
 )

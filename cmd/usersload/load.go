@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"usersapi/cmd/usersload/seed"
+	"usersapi/internal/seed"
 )
 
 // directory knows the users the clients act as: seeded ones, whose IDs and tokens

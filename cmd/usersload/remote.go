@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"usersapi/cmd/usersload/seed"
+	"usersapi/internal/seed"
 )
 
 // remoteDirectory returns the users to act as on a server in another process: those

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"usersapi/cmd/usersload/seed"
+	"usersapi/internal/seed"
 	"usersapi/storage"
 )
 
