@@ -267,6 +267,34 @@ func TestFileCorruptSnapshot(t *testing.T) {
 			t.Errorf("OpenFile: got %v, want a *CorruptError for %s line 4", err, path)
 		}
 	})
+	for _, tc := range []struct{ name, from, to string }{
+		{"unknown field in a user", `"about":`, `"nickname":"x","about":`},
+		{"unknown field in a session", `"ipAddress":`, `"country":"nl","ipAddress":`},
+		{"unknown field beside the user", `{"user":`, `{"flags":1,"user":`},
+	} {
+		t.Run(tc.name+" from a newer version", func(t *testing.T) {
+			dir, path := setup(t)
+			l := readLines(t, path)
+			payload := l[2][strings.Index(l[2], `"r":`)+4 : len(l[2])-2]
+			if !strings.Contains(payload, tc.from) {
+				t.Fatalf("line 3 of the snapshot has no %s: %s", tc.from, payload)
+			}
+			l[2] = line(strings.Replace(payload, tc.from, tc.to, 1))
+			edited := strings.Join(l, "")
+			writeFile(t, path, edited)
+			_, err := storage.OpenFile(dir, &storage.FileOptions{Logger: quiet()})
+			var ce *storage.CorruptError
+			if !errors.As(err, &ce) || ce.File != path || ce.Line != 3 || !strings.Contains(ce.Reason, "unknown field") {
+				t.Fatalf("OpenFile: got %v, want a *CorruptError for %s line 3 naming the unknown field", err, path)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "line 3") {
+				t.Errorf("the message %q does not name the file and the line", msg)
+			}
+			if after, _ := os.ReadFile(path); string(after) != edited {
+				t.Errorf("OpenFile changed the snapshot")
+			}
+		})
+	}
 	t.Run("torn last line is not forgiven", func(t *testing.T) {
 		dir, path := setup(t)
 		l := readLines(t, path)

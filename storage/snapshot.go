@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,14 +57,16 @@ type snapIn struct {
 	key []byte
 }
 
-// newSnapDecoder returns a decoder of snapshot lines for one batch.
+// newSnapDecoder returns a decoder of snapshot lines for one batch. Like the journal's,
+// it refuses a field it does not know: a snapshot written by a newer version must stop
+// the open, not lose that field at the next compaction.
 func newSnapDecoder() func(payload []byte, v *snapIn) error {
 	var r jreader
 	keys := make([]byte, 0, 64<<10) // a batch of 1 MiB has about 1,500 users
 	return func(payload []byte, v *snapIn) error {
 		if !r.snapLine(payload, v) {
 			*v = snapIn{}
-			if err := json.Unmarshal(payload, v); err != nil {
+			if err := unmarshalStrict(payload, v); err != nil {
 				return fmt.Errorf("bad snapshot line: %v", err)
 			}
 		}
