@@ -137,6 +137,21 @@ func TestRequestBodies(t *testing.T) {
 	run(t, "Unknown fields are ignored", func(t *testing.T) {
 		do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(`{"about": "x", "extra": {"deep": [1, 2, {"x": null}]}}`)).wantOK(t)
 	})
+	run(t, "Keys are matched exactly: a case variant is an unknown field", func(t *testing.T) {
+		do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(`{"about": "exact"}`)).wantOK(t)
+		do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(`{"Name": "Renamed", "ABOUT": "variant"}`)).wantOK(t)
+		if got := public(t, alice.id); got["name"] != alice.name || got["about"] != "exact" {
+			t.Errorf(`after {"Name", "ABOUT"} the user has name %v and about %v; want %q and "exact": keys are matched exactly`, got["name"], got["about"], alice.name)
+		}
+		do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(`{"about": "a", "ABOUT": "b"}`)).wantOK(t)
+		if got := public(t, alice.id)["about"]; got != "a" {
+			t.Errorf(`after {"about": "a", "ABOUT": "b"} about is %v, want "a"`, got)
+		}
+		u := uniqueUsername()
+		do(t, "POST", "/users", jsonOf(map[string]any{
+			"Name": "Case Variant", "username": u, "password": "pw " + randomString(16), "deviceInfo": newDevice(),
+		})).wantError(t, 400) // "name" is required, and "Name" is not it
+	})
 	run(t, "Trailing whitespace is fine", func(t *testing.T) {
 		do(t, "PUT", "/users/me", bearer(alice.token), rawJSON("{\"about\": \"x\"}\r\n\t \n")).wantOK(t)
 	})

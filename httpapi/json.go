@@ -8,8 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
-	"unicode"
+	"strings"
 	"unicode/utf8"
 
 	"usersapi/users"
@@ -19,7 +20,8 @@ import (
 const maxBody = 64 << 10
 
 // decode reads the JSON object in r's body into v: the one place where requests are
-// decoded. Unknown fields are ignored and null means "not given" (R-WIRE-7); a body
+// decoded. Keys are matched to fields exactly, unknown fields are ignored and null
+// means "not given" (R-WIRE-7); a body
 // over 64 KiB is 413, a Content-Type other than application/json is 415, and anything
 // but exactly one valid JSON object in valid UTF-8 is 400.
 func decode(r *http.Request, v any) error {
@@ -45,24 +47,24 @@ func decode(r *http.Request, v any) error {
 	if err := checkDuplicateKeys(body); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	if body, err = exactKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return users.Errorf(users.ErrInvalid, "The field %s has the wrong type.", typeErr.Field)
 		}
 		return users.Errorf(users.ErrInvalid, "The request body is not valid JSON.")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return users.Errorf(users.ErrInvalid, "The request body must hold one JSON object and nothing after it.")
-	}
 	return nil
 }
 
 // checkDuplicateKeys refuses an object that names a key twice at any depth:
 // encoding/json would silently keep the last, and two readers of one body must not
-// disagree about what it says. Keys are compared as encoding/json matches them to
-// fields, ignoring case: "newPassword" and "NEWPASSWORD" are one key.
+// disagree about what it says. Keys are compared exactly, as they are matched to
+// fields (see exactKeys): "newPassword" and "NEWPASSWORD" are two keys, the second
+// unknown.
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	type frame struct {
@@ -94,11 +96,10 @@ func checkDuplicateKeys(body []byte) error {
 			}
 		case string:
 			if top >= 0 && stack[top].object && stack[top].key {
-				k := foldKey(t)
-				if stack[top].keys[k] {
+				if stack[top].keys[t] {
 					return users.Errorf(users.ErrInvalid, "The key %q appears twice in the request body.", t)
 				}
-				stack[top].keys[k] = true
+				stack[top].keys[t] = true
 				stack[top].key = false
 				continue
 			}
@@ -110,30 +111,76 @@ func checkDuplicateKeys(body []byte) error {
 	}
 }
 
-// foldKey returns the form under which encoding/json matches a key to a field: ASCII
-// letters upper-cased, every other character replaced by the smallest of its Unicode
-// simple case folding (so the Kelvin sign is K, the long s is S).
-func foldKey(key string) string {
-	b := make([]byte, 0, len(key))
-	for _, r := range key {
-		if r < utf8.RuneSelf {
-			if 'a' <= r && r <= 'z' {
-				r -= 'a' - 'A'
+// exactKeys returns body without the keys that name no field of t exactly, at any
+// depth (R-WIRE-7: an unknown field is ignored). encoding/json alone would also take
+// "Name" or "NAME" for the field "name"; a client that sent those would work here and
+// fail against another conforming server. body has passed checkDuplicateKeys.
+func exactKeys(body []byte, t reflect.Type) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // numbers pass through as written
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, users.Errorf(users.ErrInvalid, "The request body is not valid JSON.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, users.Errorf(users.ErrInvalid, "The request body must hold one JSON object and nothing after it.")
+	}
+	return json.Marshal(dropInexact(v, t))
+}
+
+// dropInexact removes, in place, the object keys of v that match no JSON field name of
+// the type t exactly, and returns v.
+func dropInexact(v any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Struct:
+			fields := jsonFields(t)
+			for k, x := range v {
+				ft, ok := fields[k]
+				if !ok {
+					delete(v, k)
+					continue
+				}
+				v[k] = dropInexact(x, ft)
 			}
-			b = append(b, byte(r))
+		case reflect.Map:
+			for k, x := range v {
+				v[k] = dropInexact(x, t.Elem())
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, x := range v {
+				v[i] = dropInexact(x, t.Elem())
+			}
+		}
+	}
+	return v
+}
+
+// jsonFields maps the JSON names of the exported fields of the struct type t to their
+// types. The request types are flat: no embedded structs, every field tagged.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
 			continue
 		}
-		for {
-			f := unicode.SimpleFold(r)
-			if f <= r {
-				r = f
-				break
-			}
-			r = f
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
 		}
-		b = utf8.AppendRune(b, r)
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
 	}
-	return string(b)
+	return fields
 }
 
 // writeJSON answers with status and v as JSON: the one place where answers are
