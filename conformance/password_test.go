@@ -98,11 +98,13 @@ func TestChangePassword(t *testing.T) {
 }
 
 // TestPasswordRules covers R-FLD-3 at registration: lengths in code points, exactly as
-// sent, never truncated, not the username.
+// sent, never truncated, not the username; and, on every route whose body carries a
+// password, that one equal to the username is a field error (400, R-WIRE-11), not a
+// wrong secret.
 func TestPasswordRules(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "R-FLD-3", "R-WIRE-10", "R-REG-1")
+	cites(t, "R-FLD-3", "R-WIRE-10", "R-WIRE-11", "R-REG-1")
 
 	run(t, "Out-of-rule passwords are refused", func(t *testing.T) {
 		username := uniqueUsername()
@@ -126,6 +128,21 @@ func TestPasswordRules(t *testing.T) {
 			}
 			res.errorBody(t)
 		}
+	})
+
+	run(t, "A password equal to the username is 400 on every route, and no failed attempt", func(t *testing.T) {
+		alice := register(t)
+		key := "an account key of at least 25 characters"
+		do(t, "PUT", "/users/me/setAccountKey", bearer(alice.token), jsonOf(map[string]any{"password": alice.password, "accountKey": key})).wantOK(t)
+		for _, pw := range []string{alice.username, strings.ToUpper(alice.username)} {
+			for i := 0; i < 6; i++ { // twelve in all: past the ten failures of R-SEC-4, were they counted
+				do(t, "PUT", "/users/me/changePassword", bearer(alice.token), jsonOf(map[string]any{"oldPassword": pw, "newPassword": "a brand new password"})).wantError(t, 400)
+			}
+			do(t, "PUT", "/users/me/changePassword", bearer(alice.token), jsonOf(map[string]any{"oldPassword": alice.password, "newPassword": pw})).wantError(t, 400)
+			do(t, "PUT", "/users/me/setAccountKey", bearer(alice.token), jsonOf(map[string]any{"password": pw, "accountKey": key})).wantError(t, 400)
+			do(t, "PUT", "/users/resetPassword", jsonOf(map[string]any{"userId": alice.id, "accountKey": key, "newPassword": pw})).wantError(t, 400)
+		}
+		wantLogin(t, alice.username, alice.password, 200, "the right password after passwords equal to the username")
 	})
 
 	run(t, "Invalid UTF-8 is refused", func(t *testing.T) {

@@ -440,3 +440,41 @@ func TestRehashOnLogin(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordEqualToUsernameIsAFieldError covers R-FLD-3 with R-WIRE-11: on every route
+// whose body carries a password, one equal to the username (in any case) breaks a field
+// rule, so it is 400 before any secret is checked, and it counts as no failed attempt:
+// twenty of them leave the right password working.
+func TestPasswordEqualToUsernameIsAFieldError(t *testing.T) {
+	e := newSecEnv(t, 1000)
+	u := e.register()
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		try  func(secret string) error
+	}{
+		{"change password, oldPassword", func(secret string) error {
+			return e.svc.ChangePassword(ctx, u.sess, users.ChangePasswordRequest{OldPassword: &secret, NewPassword: ptr("a brand new password")})
+		}},
+		{"set account key, password", func(secret string) error {
+			return e.svc.SetAccountKey(ctx, u.sess, users.SetAccountKeyRequest{Password: &secret, AccountKey: ptr(goodKey)})
+		}},
+	} {
+		before := e.hasher.verifies.Load()
+		for i := range 20 {
+			secret := u.creds.Username
+			if i%2 == 1 {
+				secret = strings.ToUpper(secret)
+			}
+			if err := c.try(secret); !errors.Is(err, users.ErrInvalid) {
+				t.Fatalf("%s equal to the username: %v, want ErrInvalid (400)", c.name, err)
+			}
+		}
+		if n := e.hasher.verifies.Load() - before; n != 0 {
+			t.Errorf("%s: %d password checks for passwords equal to the username, want none", c.name, n)
+		}
+		if err := e.login(u.creds); err != nil {
+			t.Fatalf("after twenty field errors in %s, login with the right password: %v", c.name, err)
+		}
+	}
+}

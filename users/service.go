@@ -407,7 +407,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, req ChangePa
 	if err != nil {
 		return err
 	}
-	if err := CheckPassword("oldPassword", oldPassword, ""); err != nil {
+	// oldPassword is a field like any other (R-FLD-3): one equal to the username cannot be
+	// the password, and is 400 before any secret is checked or counted (R-WIRE-11).
+	if err := CheckPassword("oldPassword", oldPassword, u.Username); err != nil {
 		return err
 	}
 	if err := CheckPassword("newPassword", newPassword, u.Username); err != nil {
@@ -454,6 +456,9 @@ func (s *Service) SetAccountKey(ctx context.Context, sess Session, req SetAccoun
 	}
 	u, err := s.sessionUser(ctx, sess)
 	if err != nil {
+		return err
+	}
+	if err := CheckPassword("password", password, u.Username); err != nil { // R-WIRE-11
 		return err
 	}
 	checked, err := s.checkPassword(ctx, u.Username, password, errWrongPassword)
