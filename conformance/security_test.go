@@ -123,6 +123,38 @@ func TestThrottleSuccessClears(t *testing.T) {
 	alice.login(t, newDevice())
 }
 
+// TestConcurrentRightPasswordsAreNotThrottled covers R-SEC-4's last word: checks still
+// under way may be bounded, but a 429 is given only when ten attempts have failed.
+// Twenty-four logins with the right password at once: none is 429, and each is either
+// 200 or a 503 with Retry-After (R-SEC-5).
+func TestConcurrentRightPasswordsAreNotThrottled(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-SEC-4", "R-SEC-5")
+	alice := register(t)
+	const n = 24
+	answers := make(chan *response, n)
+	for range n {
+		go func() { answers <- loginAs(t, alice.username, alice.password) }()
+	}
+	ok := 0
+	for range n {
+		res := <-answers
+		switch res.status {
+		case 200:
+			ok++
+		case 503:
+			res.wantError(t, 503)
+			res.wantRetryAfter(t, 60)
+		default:
+			t.Errorf("a concurrent login with the right password: %s, want 200 (or 503 with Retry-After); no attempt failed, so never 429", res)
+		}
+	}
+	if ok == 0 {
+		t.Errorf("none of %d concurrent logins with the right password succeeded", n)
+	}
+}
+
 // TestAccountKeyThrottle covers R-SEC-4 for resets: its own counter, keyed by user id.
 func TestAccountKeyThrottle(t *testing.T) {
 	server(t)

@@ -332,19 +332,30 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 			errs <- err
 		}()
 	}
-	// Wait until every attempt is either being checked (held) or answered.
+	// Wait until ten attempts are being checked (held); the others wait for their turn.
 	checking := 0
 	deadline := time.After(10 * time.Second)
-	for checking+int(returned.Load()) < n {
+	for checking < users.MaxFailures {
 		select {
 		case <-e.hasher.entered:
 			checking++
-		case <-time.After(time.Millisecond):
 		case <-deadline:
 			t.Fatalf("after 10s: %d checking, %d answered of %d", checking, returned.Load(), n)
 		}
 	}
+	select {
+	case <-e.hasher.entered:
+		t.Fatalf("an attempt past the ten under way reached the password check")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if r := returned.Load(); r != 0 {
+		t.Errorf("%d attempts were answered while ten checks were under way; want them to wait for their turn", r)
+	}
 	close(hold)
+	go func() { // the checks made after the ten failed, if any: let them through
+		for range e.hasher.entered {
+		}
+	}()
 	blocked := 0
 	for range n {
 		err := <-errs
@@ -359,14 +370,44 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 			t.Errorf("concurrent wrong login: %v", err)
 		}
 	}
-	if checking > users.MaxFailures {
-		t.Errorf("%d concurrent wrong logins: %d reached the password check; want at most %d", n, checking, users.MaxFailures)
+	if v := e.hasher.verifies.Load(); v > users.MaxFailures {
+		t.Errorf("%d concurrent wrong logins: %d reached the password check; want at most %d", n, v, users.MaxFailures)
 	}
 	if checking+blocked != n {
 		t.Errorf("%d checked + %d blocked, want %d in all", checking, blocked, n)
 	}
 	if err := e.login(u.creds); !errors.Is(err, users.ErrTooManyAttempts) {
 		t.Errorf("after the storm: got %v, want ErrTooManyAttempts", err)
+	}
+}
+
+// TestConcurrentRightPasswords covers R-SEC-4's bound on checks under way: it holds
+// back attempts past ten for their turn, and never answers one 429 when no attempt has
+// failed. Twenty-four logins with the right password at once all succeed.
+func TestConcurrentRightPasswords(t *testing.T) {
+	e := newSecEnv(t, auth.MinIterations)
+	u := e.register()
+	hold := make(chan struct{})
+	e.hasher.mu.Lock()
+	e.hasher.holdCheck = hold
+	e.hasher.mu.Unlock()
+	const n = 24
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- e.login(u.creds) }()
+	}
+	for range users.MaxFailures { // ten checks under way, fourteen waiting
+		<-e.hasher.entered
+	}
+	close(hold)
+	go func() {
+		for range e.hasher.entered {
+		}
+	}()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent login with the right password: %v, want success", err)
+		}
 	}
 }
 

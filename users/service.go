@@ -22,6 +22,10 @@ const (
 	FailureWindow   = 15 * time.Minute // (R-SEC-4)
 	TouchInterval   = time.Minute      // how often a session's use is recorded (R-SES-1)
 	throttleEntries = 100_000          // keys kept by each throttle
+	// turnWait bounds the wait of a secret check held back by the ten already under way
+	// for its account (R-SEC-4); past it the answer is 503 (R-SEC-5). Each of those ten
+	// waits for a hashing slot at most its own bound (2 s by default) and then hashes.
+	turnWait = 5 * time.Second
 )
 
 // Config holds what a Service needs. Store, Hasher and Tokens are required.
@@ -289,7 +293,7 @@ func passwordKey(username string) string {
 // A check that passes on an old, weaker hash replaces it (R-SEC-1).
 func (s *Service) checkPassword(ctx context.Context, username, password string, wrong error) (User, error) {
 	key := passwordKey(username)
-	done, err := s.beginCheck(s.passwordFailures, key)
+	done, err := s.beginCheck(ctx, s.passwordFailures, key)
 	if err != nil {
 		return User{}, err
 	}
@@ -322,10 +326,31 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 }
 
 // beginCheck reserves a check of key's secret under t, or returns a 429 error if key
-// is blocked. The caller must call done once with the outcome.
-func (s *Service) beginCheck(t *throttle, key string) (done func(outcome), err error) {
-	if wait := t.begin(key, s.now()); wait > 0 {
-		return nil, &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: wait}
+// is blocked by failures. While it is held back only by checks under way, it waits for
+// its turn, at most turnWait, and then gives up with 503 (R-SEC-4, R-SEC-5). The caller
+// must call done once with the outcome.
+func (s *Service) beginCheck(ctx context.Context, t *throttle, key string) (done func(outcome), err error) {
+	var timeout <-chan time.Time
+	for {
+		blocked, turn := t.begin(key, s.now())
+		if blocked > 0 {
+			return nil, &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: blocked}
+		}
+		if turn == nil {
+			break
+		}
+		if timeout == nil {
+			timer := time.NewTimer(turnWait)
+			defer timer.Stop()
+			timeout = timer.C
+		}
+		select {
+		case <-turn:
+		case <-timeout:
+			return nil, &Error{Kind: ErrBusy, Reason: "Too many checks of this account are under way; try again shortly.", RetryAfter: time.Second}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return func(o outcome) { t.end(key, s.now(), o) }, nil
 }
@@ -507,7 +532,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		return err
 	}
 	tkey := strconv.FormatInt(id, 10)
-	done, err := s.beginCheck(s.keyFailures, tkey)
+	done, err := s.beginCheck(ctx, s.keyFailures, tkey)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,12 @@ import (
 // oldest of them leaves the window.
 //
 // A check must be reserved with begin before the secret is hashed, and its outcome
-// reported with end. Checks under way count against the limit like failures do, so
-// that many attempts sent at once cannot all be checked before the first failure is
-// counted: at most limit secrets of one key are ever checked per window.
+// reported with end. At most limit checks of one key run at once, counting failures
+// already in the window, so that many attempts sent at once cannot all be checked
+// before the first failure is counted: at most limit secrets of one key are ever
+// checked per window. An attempt past that bound is not refused as if it had failed
+// (a 429 claims failures that did not happen, R-SEC-4): it waits for a check under way
+// to end and tries again.
 //
 // It is in memory only and holds the failures of at most max keys; when full, the key
 // that failed least recently is forgotten, so a flood of made-up usernames cannot grow
@@ -28,6 +31,7 @@ type throttle struct {
 	byKey   map[string]*list.Element // of *attempts
 	lru     list.List                // front: most recently failed
 	pending map[string]int           // checks under way, per key; only keys with some
+	ended   chan struct{}            // closed when a check ends, if someone waits for that
 }
 
 type attempts struct {
@@ -44,18 +48,16 @@ const (
 	succeeded                // the secret was right
 )
 
-// pendingWait is the Retry-After of a key blocked only by checks under way: they end
-// within a hash's time.
-const pendingWait = time.Second
-
 func newThrottle(limit int, window time.Duration, max int) *throttle {
 	return &throttle{limit: limit, window: window, max: max, byKey: make(map[string]*list.Element), pending: make(map[string]int)}
 }
 
-// begin reserves a check of key at now. If key is blocked it returns how long for,
-// and nothing is reserved. Otherwise it returns 0, and the caller must call end for
-// key exactly once.
-func (t *throttle) begin(key string, now time.Time) time.Duration {
+// begin reserves a check of key at now. If key is blocked by failures it returns how
+// long for, and nothing is reserved. If it is held back only by checks under way, it
+// returns a channel that is closed when one of them ends, and nothing is reserved: the
+// caller may wait for it and call begin again. Otherwise it returns 0 and nil, and the
+// caller must call end for key exactly once.
+func (t *throttle) begin(key string, now time.Time) (blocked time.Duration, turn <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var failures []time.Time
@@ -69,13 +71,16 @@ func (t *throttle) begin(key string, now time.Time) time.Duration {
 		failures = a.failures
 	}
 	if len(failures) >= t.limit {
-		return failures[0].Add(t.window).Sub(now)
+		return failures[0].Add(t.window).Sub(now), nil
 	}
 	if len(failures)+t.pending[key] >= t.limit {
-		return pendingWait
+		if t.ended == nil {
+			t.ended = make(chan struct{})
+		}
+		return 0, t.ended
 	}
 	t.pending[key]++
-	return 0
+	return 0, nil
 }
 
 // end reports the outcome of a check reserved by begin.
@@ -86,6 +91,10 @@ func (t *throttle) end(key string, now time.Time, o outcome) {
 		t.pending[key] = n - 1
 	} else {
 		delete(t.pending, key)
+	}
+	if t.ended != nil {
+		close(t.ended)
+		t.ended = nil
 	}
 	switch o {
 	case failed:

@@ -1,6 +1,7 @@
 package users
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ var t0 = time.Date(2026, 11, 25, 16, 11, 45, 0, time.UTC)
 // try reserves a check of key and ends it with o, as the Service does.
 func try(t *testing.T, th *throttle, key string, now time.Time, o outcome) {
 	t.Helper()
-	if wait := th.begin(key, now); wait != 0 {
+	if wait, _ := th.begin(key, now); wait != 0 {
 		t.Fatalf("begin(%q) at %v: blocked for %v, want a check", key, now, wait)
 	}
 	th.end(key, now, o)
@@ -25,27 +26,27 @@ func TestThrottleWindow(t *testing.T) {
 	for i := range 3 {
 		try(t, th, "alice", t0.Add(time.Duration(i)*10*time.Second), failed)
 	}
-	if got := th.begin("alice", t0.Add(25*time.Second)); got != 35*time.Second {
+	if got, _ := th.begin("alice", t0.Add(25*time.Second)); got != 35*time.Second {
 		t.Errorf("after 3 failures at 0s, 10s, 20s: blocked for %v at 25s, want 35s", got)
 	}
-	if got := th.begin("bob", t0.Add(25*time.Second)); got != 0 {
+	if got, _ := th.begin("bob", t0.Add(25*time.Second)); got != 0 {
 		t.Errorf("another key: blocked for %v, want 0", got)
 	}
 	th.end("bob", t0, abandoned)
-	if got := th.begin("alice", t0.Add(time.Minute-time.Nanosecond)); got != time.Nanosecond {
+	if got, _ := th.begin("alice", t0.Add(time.Minute-time.Nanosecond)); got != time.Nanosecond {
 		t.Errorf("a nanosecond before the first failure leaves the window: blocked for %v, want 1ns", got)
 	}
 	// At 60s the first failure has left the window: one more check is allowed, and
 	// failing it blocks again until the second failure leaves.
 	try(t, th, "alice", t0.Add(time.Minute), failed)
-	if got := th.begin("alice", t0.Add(time.Minute)); got != 10*time.Second {
+	if got, _ := th.begin("alice", t0.Add(time.Minute)); got != 10*time.Second {
 		t.Errorf("after a fourth failure at 60s: blocked for %v, want 10s", got)
 	}
 	try(t, th, "alice", t0.Add(80*time.Second), succeeded)
 	for range 2 {
 		try(t, th, "alice", t0.Add(81*time.Second), failed)
 	}
-	if got := th.begin("alice", t0.Add(81*time.Second)); got != 0 {
+	if got, _ := th.begin("alice", t0.Add(81*time.Second)); got != 0 {
 		t.Errorf("2 failures after a success: blocked for %v, want 0 (the success cleared the count)", got)
 	}
 	th.end("alice", t0, abandoned)
@@ -62,20 +63,31 @@ func TestThrottleChecksUnderWay(t *testing.T) {
 	th := newThrottle(3, time.Minute, 100)
 	try(t, th, "alice", t0, failed)
 	for i := range 2 {
-		if got := th.begin("alice", t0); got != 0 {
+		if got, _ := th.begin("alice", t0); got != 0 {
 			t.Fatalf("check %d under way: blocked for %v, want 0", i, got)
 		}
 	}
-	if got := th.begin("alice", t0); got != pendingWait {
-		t.Errorf("1 failure and 2 checks under way: blocked for %v, want %v", got, pendingWait)
+	got, turn := th.begin("alice", t0)
+	if got != 0 || turn == nil {
+		t.Fatalf("1 failure and 2 checks under way: blocked for %v with turn %v, want 0 and a turn to wait for", got, turn)
+	}
+	select {
+	case <-turn:
+		t.Fatal("the turn came before any check ended")
+	default:
 	}
 	th.end("alice", t0, abandoned)
-	if got := th.begin("alice", t0); got != 0 {
-		t.Errorf("after a check was abandoned: blocked for %v, want 0", got)
+	select {
+	case <-turn:
+	default:
+		t.Fatal("a check ended, and the turn did not come")
+	}
+	if got, turn := th.begin("alice", t0); got != 0 || turn != nil {
+		t.Errorf("after a check was abandoned: blocked for %v with turn %v, want 0 and none", got, turn)
 	}
 	th.end("alice", t0, failed)
 	th.end("alice", t0, failed)
-	if got := th.begin("alice", t0.Add(time.Second)); got != time.Minute-time.Second {
+	if got, _ := th.begin("alice", t0.Add(time.Second)); got != time.Minute-time.Second {
 		t.Errorf("after 3 failures: blocked for %v, want 59s", got)
 	}
 	if _, checking := th.size(); checking != 0 {
@@ -122,7 +134,7 @@ func TestServiceThrottleIsBounded(t *testing.T) {
 	}
 	s.passwordFailures.max = 100
 	for i := range 10_000 {
-		done, err := s.beginCheck(s.passwordFailures, passwordKey(fmt.Sprintf("user%d", i)))
+		done, err := s.beginCheck(context.Background(), s.passwordFailures, passwordKey(fmt.Sprintf("user%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
