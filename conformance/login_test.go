@@ -190,3 +190,24 @@ func TestSessionCap(t *testing.T) {
 	wantTokenWorks(t, first, "the first login's token")
 	wantTokenWorks(t, last, "the last login's token")
 }
+
+// TestSessionCapTies covers R-LOG-2 when times tie: sessions are kept to the second, so
+// logins made within one second tie on both times, and the cap must then end the oldest
+// in creation order, not one picked at random. Fifty-two sessions made as fast as the
+// server allows: the register session goes first, then the first login's.
+func TestSessionCapTies(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-LOG-2")
+	alice := register(t)
+	var tokens []string
+	for range 51 {
+		tok, _ := alice.login(t, newDevice())
+		tokens = append(tokens, tok)
+	}
+	wantTokenEnded(t, alice.token, "the register session's token, the oldest in creation order")
+	wantTokenEnded(t, tokens[0], "the first login's token, the oldest in creation order after the register session")
+	for i, tok := range tokens[1:] {
+		wantTokenWorks(t, tok, "the token of login "+itoa(i+2))
+	}
+}

@@ -300,22 +300,24 @@ func (s *state) prepareCreateSession(r *record) (func() result, error) {
 			}
 		}
 		// The cap (R-LOG-2): the oldest UpdatedAt goes first, ties by oldest CreatedAt,
-		// then by ID so that replaying the journal always evicts the same ones.
+		// then by creation order. An entry's sessions are always kept in creation order
+		// (a new one is appended, nothing reorders them), and the snapshot and the
+		// journal keep that order, so a replay evicts the same ones. Times are kept to
+		// the second, so logins within one second tie on both.
 		limit := max(r.Max, 1)
 		if over := len(kept) + 1 - limit; over > 0 {
-			slices.SortFunc(kept, func(a, b *users.Session) int {
+			byAge := slices.Clone(kept)
+			slices.SortStableFunc(byAge, func(a, b *users.Session) int {
 				if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
 					return c
 				}
-				if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-					return c
-				}
-				return strings.Compare(a.ID, b.ID)
+				return a.CreatedAt.Compare(b.CreatedAt)
 			})
-			for _, old := range kept[:over] {
+			evicted := byAge[:over]
+			for _, old := range evicted {
 				s.removeSession(old)
 			}
-			kept = kept[over:]
+			kept = slices.DeleteFunc(kept, func(x *users.Session) bool { return slices.Contains(evicted, x) })
 		}
 		ns := *sess
 		kept = append(kept, &ns)

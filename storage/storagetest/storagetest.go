@@ -75,6 +75,7 @@ var contract = []contractTest{
 	{"DeleteUser/removes sessions, photos, uploads and frees the username (R-DEL-1)", testDeleteUser},
 	{"CreateSession/same device replaces its session (R-LOG-2)", testSessionReplace},
 	{"CreateSession/cap evicts oldest UpdatedAt, ties oldest CreatedAt (R-LOG-2)", testSessionCap},
+	{"CreateSession/cap ties within one second go to the oldest in creation order (R-LOG-2)", testSessionCapTies},
 	{"CreateSession/ErrNotFound for an unknown user", testSessionNoUser},
 	{"Sessions/empty slice, no error, for none or an unknown user", testSessionsEmpty},
 	{"UpdateSession and DeleteSession", testUpdateDeleteSession},
@@ -602,6 +603,68 @@ func testSessionCap(t *testing.T, s users.Store) {
 	}
 }
 
+// fillTiedSessions gives a new user max sessions: the first made at t0 and used later,
+// so that it is never the oldest, and max-1 made and used in one second after it. The
+// tied ones get IDs that sort against their creation order, so a store that breaks the
+// tie by ID (or at random) is seen. It returns the user and the tied sessions in the
+// order they were made.
+func fillTiedSessions(t *testing.T, s users.Store, max int) (users.User, []users.Session) {
+	t.Helper()
+	u, first := create(t, s, uniqueName("tied"))
+	second := t0.Add(time.Hour)
+	var tied []users.Session
+	for i := range max - 1 {
+		x := newSession(uuid(next()), second)
+		x.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xffffffff-i, next())
+		x.UserID = u.ID
+		if err := s.CreateSession(ctx, x, max); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		tied = append(tied, x)
+	}
+	if err := s.UpdateSession(ctx, first.ID, users.SessionUpdate{UpdatedAt: ptr(t0.Add(2 * time.Hour))}); err != nil {
+		t.Fatalf("UpdateSession: %v", err)
+	}
+	return u, tied
+}
+
+// addTied adds one more session in the tied second and checks that it evicted want.
+func addTied(t *testing.T, s users.Store, u users.User, max int, want users.Session) {
+	t.Helper()
+	x := newSession(uuid(next()), t0.Add(time.Hour))
+	x.UserID = u.ID
+	if err := s.CreateSession(ctx, x, max); err != nil {
+		t.Fatalf("CreateSession over the cap: %v", err)
+	}
+	if n := len(sessionIDs(t, s, u.ID)); n != max {
+		t.Fatalf("over the cap: %d sessions, want %d", n, max)
+	}
+	if _, err := s.SessionByToken(ctx, want.TokenHash); !errors.Is(err, users.ErrNotFound) {
+		t.Errorf("over the cap with sessions tied on both times: session %s, the oldest in creation order, is still there (%v); want it evicted", want.ID, err)
+	}
+}
+
+func testSessionCapTies(t *testing.T, s users.Store) {
+	const max = 50
+	u, tied := fillTiedSessions(t, s, max)
+	addTied(t, s, u, max, tied[0])
+	addTied(t, s, u, max, tied[1])
+}
+
+func testReopenSessionCapTies(t *testing.T, open func() users.Store) {
+	const max = 50
+	s := open()
+	u, tied := fillTiedSessions(t, s, max)
+	addTied(t, s, u, max, tied[0])
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s = open()
+	defer s.Close()
+	addTied(t, s, u, max, tied[1])
+	addTied(t, s, u, max, tied[2])
+}
+
 func testSessionNoUser(t *testing.T, s users.Store) {
 	x := newSession(uuid(next()), t0)
 	x.UserID = 987654321
@@ -1009,6 +1072,7 @@ type persistenceTest struct {
 var persistence = []persistenceTest{
 	{"Reopened store holds every acknowledged write (R-STO-2)", testReopen},
 	{"Reopened store never reuses the ID of a deleted user (R-DEL-1)", testReopenIDs},
+	{"Reopened store evicts tied sessions in creation order still (R-LOG-2)", testReopenSessionCapTies},
 }
 
 // snapshot is what a store shows of the given users and uploads, for comparing stores.
