@@ -211,3 +211,38 @@ func TestSessionCapTies(t *testing.T) {
 		wantTokenWorks(t, tok, "the token of login "+itoa(i+2))
 	}
 }
+
+// TestRacingLoginsOnOneDevice covers R-LOG-2 with R-OBJ-3: logins racing on one device
+// id each replace the device's session, and each answer shows one state of the
+// sessions that existed, so it never lists two sessions of that device (one of them
+// would already have ended).
+func TestRacingLoginsOnOneDevice(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-LOG-2", "R-OBJ-3")
+	alice := register(t)
+	device := newDevice()
+	id := device["id"].(string)
+	for range 3 {
+		const n = 10
+		answers := make(chan *response, n)
+		for range n {
+			go func() {
+				answers <- do(t, "POST", "/users/login", basic(alice.username, alice.password), jsonOf(map[string]any{"deviceInfo": device}))
+			}()
+		}
+		for range n {
+			res := <-answers
+			info := res.wantObject(t)
+			of := 0
+			for _, s := range objects(t, "deviceSessions", array(t, info, "deviceSessions")) {
+				if object(t, s, "deviceInfo")["id"] == id {
+					of++
+				}
+			}
+			if of != 1 {
+				t.Errorf("%s: the answer lists %d sessions of the device it logged in from, want exactly its own", res, of)
+			}
+		}
+	}
+}

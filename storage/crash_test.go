@@ -57,7 +57,7 @@ func TestFileCrashChild(t *testing.T) {
 					os.Exit(4)
 				}
 				ack("user %d %s", u.ID, name)
-				err = s.CreateSession(ctx, users.Session{ID: "s2-" + name, UserID: u.ID, TokenHash: "t2-" + name,
+				_, err = s.CreateSession(ctx, users.Session{ID: "s2-" + name, UserID: u.ID, TokenHash: "t2-" + name,
 					CreatedAt: t0, UpdatedAt: t0, Device: users.DeviceInfo{ID: "d2-" + name}}, 50)
 				if err != nil {
 					fmt.Printf("ERR %v\n", err)

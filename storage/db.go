@@ -142,9 +142,9 @@ func (d *db) DeleteUser(ctx context.Context, id int64) ([]users.Upload, error) {
 
 // CreateSession implements users.Store. A max below 1 counts as 1: s itself is never
 // removed.
-func (d *db) CreateSession(ctx context.Context, s users.Session, max int) error {
-	_, err := d.write(ctx, &record{Op: opCreateSession, Session: &s, Max: max})
-	return err
+func (d *db) CreateSession(ctx context.Context, s users.Session, max int) ([]users.Session, error) {
+	res, err := d.write(ctx, &record{Op: opCreateSession, Session: &s, Max: max})
+	return res.sessions, err
 }
 
 // SessionByToken implements users.Store.

@@ -93,7 +93,7 @@ func BenchmarkMemoryWrites(b *testing.B) {
 			s.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 			s.TokenHash = fmt.Sprintf("%064x", i)
 			s.UserID = int64(n)
-			if err := m.CreateSession(ctx, s, users.MaxSessions); err != nil {
+			if _, err := m.CreateSession(ctx, s, users.MaxSessions); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -68,6 +68,7 @@ type entry struct {
 // result is what a mutation gives back to its caller.
 type result struct {
 	user     users.User
+	sessions []users.Session // createSession: the user's sessions right after it
 	uploads  []users.Upload
 	upload   users.Upload
 	replaced *users.Upload
@@ -323,7 +324,11 @@ func (s *state) prepareCreateSession(r *record) (func() result, error) {
 		kept = append(kept, &ns)
 		s.addSession(&ns)
 		s.replaceEntry(e, &entry{user: e.user, sessions: kept})
-		return result{}
+		after := make([]users.Session, len(kept))
+		for i, x := range kept {
+			after[i] = *x
+		}
+		return result{sessions: after}
 	}, nil
 }
 

@@ -519,3 +519,65 @@ func TestPasswordEqualToUsernameIsAFieldError(t *testing.T) {
 		}
 	}
 }
+
+// TestRacingLoginsOnOneDevice covers R-LOG-2 with R-OBJ-3: logins racing on one device
+// id each replace the device's session, and each answer lists the sessions as its own
+// write left them, so never two sessions of that device (one of them already ended).
+func TestRacingLoginsOnOneDevice(t *testing.T) {
+	const n = 40
+	e := newSecEnv(t, auth.MinIterations)
+	// Hold each CreateSession's return until all n have been stored (or a second has
+	// passed), as a durable store's sync wait does: every login then answers after the
+	// others replaced its session.
+	held := &heldSessions{Store: e.store}
+	held.all.Add(n)
+	e.svc = users.NewService(users.Config{Store: held, Hasher: e.hasher, Tokens: auth.Tokens{}, Now: func() time.Time { return *e.now.Load() }})
+	u := e.register()
+	device := users.NewUUID()
+	answers := make(chan users.UserInfo, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			info, err := e.svc.Login(context.Background(), u.creds, func() (users.LoginRequest, error) {
+				return users.LoginRequest{DeviceInfo: &users.DeviceInfo{ID: device}}, nil
+			}, "192.0.2.1")
+			if err != nil {
+				t.Errorf("login: %v", err)
+				return
+			}
+			answers <- info
+		})
+	}
+	wg.Wait()
+	close(answers)
+	for info := range answers {
+		of := 0
+		for _, s := range info.DeviceSessions {
+			if s.DeviceInfo.ID == device {
+				of++
+			}
+		}
+		if of != 1 || info.DeviceSessions[0].DeviceInfo.ID != device || info.DeviceSessions[0].AccessToken == "" {
+			t.Fatalf("a login answer lists %d sessions of its device (want exactly its own, first, with its token): %+v", of, info.DeviceSessions)
+		}
+	}
+}
+
+// heldSessions is a Store whose CreateSession returns only once all of a number of
+// calls have been stored, or after a second.
+type heldSessions struct {
+	users.Store
+	all sync.WaitGroup
+}
+
+func (h *heldSessions) CreateSession(ctx context.Context, s users.Session, max int) ([]users.Session, error) {
+	list, err := h.Store.CreateSession(ctx, s, max)
+	h.all.Done()
+	done := make(chan struct{})
+	go func() { h.all.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	return list, err
+}

@@ -199,7 +199,8 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest, ip string) 
 		return UserInfo{}, err
 	}
 	sess.UserID = u.ID
-	return s.privateInfo(ctx, u, sess, token)
+	// A new user has exactly the one session it was made with.
+	return privateInfo(u, sess, token, []Session{sess}), nil
 }
 
 var errUsernameTaken = Errorf(ErrConflict, "The username is already taken.")
@@ -232,7 +233,8 @@ func (s *Service) Login(ctx context.Context, c Credentials, readBody func() (Log
 	now := s.now()
 	token, sess := s.newSession(device, ip, now)
 	sess.UserID = u.ID
-	if err := s.store.CreateSession(ctx, sess, MaxSessions); err != nil {
+	sessions, err := s.store.CreateSession(ctx, sess, MaxSessions)
+	if err != nil {
 		if errors.Is(err, ErrNotFound) { // deleted meanwhile
 			return UserInfo{}, errBadCredentials
 		}
@@ -241,7 +243,10 @@ func (s *Service) Login(ctx context.Context, c Credentials, readBody func() (Log
 	if u, err = s.recheck(ctx, u, c.Password, sess.ID); err != nil {
 		return UserInfo{}, err
 	}
-	return s.privateInfo(ctx, u, sess, token)
+	// The sessions as the write left them, not as read again: a login racing on the
+	// same device may have replaced this session since, and an answer listing both
+	// would show a state that never existed (R-OBJ-3, R-LOG-2).
+	return privateInfo(u, sess, token, sessions), nil
 }
 
 // recheck makes sure that a password change or reset that ended every session while a
@@ -700,6 +705,12 @@ func (s *Service) privateInfo(ctx context.Context, u User, cur Session, token st
 	if err != nil {
 		return UserInfo{}, err
 	}
+	return privateInfo(u, cur, token, sessions), nil
+}
+
+// privateInfo builds the private UserInfo of u from one state of its sessions, cur
+// first with its token (R-OBJ-3).
+func privateInfo(u User, cur Session, token string, sessions []Session) UserInfo {
 	info := userInfo(u)
 	info.LastSeen = lastSeen(sessions)
 	slices.SortFunc(sessions, func(a, b Session) int {
@@ -712,7 +723,7 @@ func (s *Service) privateInfo(ctx context.Context, u User, cur Session, token st
 			info.DeviceSessions = append(info.DeviceSessions, deviceSession(sess, ""))
 		}
 	}
-	return info, nil
+	return info
 }
 
 func userInfo(u User) UserInfo {

@@ -47,8 +47,11 @@ type Store interface {
 	// CreateSession stores s for its user. A session of the same user with the same
 	// Device.ID is replaced (R-LOG-2). If the user then has more than max sessions, the
 	// ones with the oldest UpdatedAt (ties: oldest CreatedAt) are removed until max
-	// remain; s itself is never removed. ErrNotFound if the user does not exist.
-	CreateSession(ctx context.Context, s Session, max int) error
+	// remain; s itself is never removed. It returns the user's sessions as they are right
+	// after the change, s among them: one state that existed, which a later read may no
+	// longer show (another login may have replaced s meanwhile). ErrNotFound if the user
+	// does not exist.
+	CreateSession(ctx context.Context, s Session, max int) ([]Session, error)
 
 	// SessionByToken returns the session whose TokenHash is tokenHash, or ErrNotFound.
 	SessionByToken(ctx context.Context, tokenHash string) (Session, error)

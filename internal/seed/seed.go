@@ -182,7 +182,7 @@ func Fill(ctx context.Context, store users.Store, s Set, from, to int, progress 
 		for j := 1; j < sessions; j++ {
 			sess := s.Session(n, j)
 			sess.UserID = u.ID
-			if err := store.CreateSession(ctx, sess, users.MaxSessions); err != nil {
+			if _, err := store.CreateSession(ctx, sess, users.MaxSessions); err != nil {
 				return 0, fmt.Errorf("seed: session %d of user %d: %w", j, n, err)
 			}
 		}

@@ -76,6 +76,7 @@ var contract = []contractTest{
 	{"CreateSession/same device replaces its session (R-LOG-2)", testSessionReplace},
 	{"CreateSession/cap evicts oldest UpdatedAt, ties oldest CreatedAt (R-LOG-2)", testSessionCap},
 	{"CreateSession/cap ties within one second go to the oldest in creation order (R-LOG-2)", testSessionCapTies},
+	{"CreateSession/returns the sessions as the write left them (R-OBJ-3)", testSessionReturned},
 	{"CreateSession/ErrNotFound for an unknown user", testSessionNoUser},
 	{"Sessions/empty slice, no error, for none or an unknown user", testSessionsEmpty},
 	{"UpdateSession and DeleteSession", testUpdateDeleteSession},
@@ -412,7 +413,7 @@ func testEndSessions(t *testing.T, s users.Store) {
 	second, third := newSession(uuid(next()), t0), newSession(uuid(next()), t0)
 	for _, x := range []users.Session{second, third} {
 		x.UserID = u.ID
-		if err := s.CreateSession(ctx, x, 50); err != nil {
+		if _, err := s.CreateSession(ctx, x, 50); err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
 	}
@@ -442,7 +443,7 @@ func testDeleteUser(t *testing.T, s users.Store) {
 	other, otherSess := create(t, s, uniqueName("leo"))
 	second := newSession(uuid(next()), t0)
 	second.UserID = u.ID
-	if err := s.CreateSession(ctx, second, 50); err != nil {
+	if _, err := s.CreateSession(ctx, second, 50); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	ups := []users.Upload{upload(u.ID, "b-"+uuid(next()), "png"), upload(u.ID, "a-"+uuid(next()), "txt")}
@@ -510,7 +511,7 @@ func testSessionReplace(t *testing.T, s users.Store) {
 	u, first := create(t, s, uniqueName("mallory"))
 	again := newSession(first.Device.ID, t0.Add(time.Hour))
 	again.UserID = u.ID
-	if err := s.CreateSession(ctx, again, 50); err != nil {
+	if _, err := s.CreateSession(ctx, again, 50); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	_, err := s.SessionByToken(ctx, first.TokenHash)
@@ -520,7 +521,7 @@ func testSessionReplace(t *testing.T, s users.Store) {
 	}
 	other := newSession(uuid(next()), t0)
 	other.UserID = u.ID
-	if err := s.CreateSession(ctx, other, 50); err != nil {
+	if _, err := s.CreateSession(ctx, other, 50); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	if got, want := sessionIDs(t, s, u.ID), sorted(again.ID, other.ID); !slices.Equal(got, want) {
@@ -530,7 +531,7 @@ func testSessionReplace(t *testing.T, s users.Store) {
 	v, vFirst := create(t, s, uniqueName("niaj"))
 	shared := newSession(other.Device.ID, t0)
 	shared.UserID = v.ID
-	if err := s.CreateSession(ctx, shared, 50); err != nil {
+	if _, err := s.CreateSession(ctx, shared, 50); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	if got, want := sessionIDs(t, s, u.ID), sorted(again.ID, other.ID); !slices.Equal(got, want) {
@@ -557,7 +558,7 @@ func testSessionCap(t *testing.T, s users.Store) {
 	all[7].UpdatedAt = t0.Add(time.Minute / 2)
 	all[3].UpdatedAt = t0.Add(time.Minute / 2)
 	for _, x := range all[1:] {
-		if err := s.CreateSession(ctx, x, max); err != nil {
+		if _, err := s.CreateSession(ctx, x, max); err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
 	}
@@ -574,7 +575,7 @@ func testSessionCap(t *testing.T, s users.Store) {
 		x.UserID = u.ID
 		// The new session is the least recently used of all: it must stay anyway.
 		x.UpdatedAt = t0.Add(-time.Hour)
-		if err := s.CreateSession(ctx, x, max); err != nil {
+		if _, err := s.CreateSession(ctx, x, max); err != nil {
 			t.Fatalf("CreateSession over the cap: %v", err)
 		}
 		added = append(added, x)
@@ -617,7 +618,7 @@ func fillTiedSessions(t *testing.T, s users.Store, max int) (users.User, []users
 		x := newSession(uuid(next()), second)
 		x.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xffffffff-i, next())
 		x.UserID = u.ID
-		if err := s.CreateSession(ctx, x, max); err != nil {
+		if _, err := s.CreateSession(ctx, x, max); err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
 		tied = append(tied, x)
@@ -633,7 +634,7 @@ func addTied(t *testing.T, s users.Store, u users.User, max int, want users.Sess
 	t.Helper()
 	x := newSession(uuid(next()), t0.Add(time.Hour))
 	x.UserID = u.ID
-	if err := s.CreateSession(ctx, x, max); err != nil {
+	if _, err := s.CreateSession(ctx, x, max); err != nil {
 		t.Fatalf("CreateSession over the cap: %v", err)
 	}
 	if n := len(sessionIDs(t, s, u.ID)); n != max {
@@ -665,11 +666,54 @@ func testReopenSessionCapTies(t *testing.T, open func() users.Store) {
 	addTied(t, s, u, max, tied[2])
 }
 
+func testSessionReturned(t *testing.T, s users.Store) {
+	u, first := create(t, s, uniqueName("returned"))
+	phone := newSession(uuid(next()), t0.Add(time.Minute))
+	phone.UserID = u.ID
+	got, err := s.CreateSession(ctx, phone, 50)
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if !same(sessionSet(got), sessionSet([]users.Session{first, phone})) {
+		t.Errorf("CreateSession returned %+v, want the first session and the new one", got)
+	}
+	// Logging in again from the phone replaces its session: the answer lists the new
+	// one and not the one it replaced, and equals what a read shows now.
+	again := newSession(phone.Device.ID, t0.Add(2*time.Minute))
+	again.UserID = u.ID
+	got, err = s.CreateSession(ctx, again, 50)
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if !same(sessionSet(got), sessionSet([]users.Session{first, again})) {
+		t.Errorf("CreateSession after a replacement returned %+v, want the first session and the replacing one", got)
+	}
+	read, _ := s.Sessions(ctx, u.ID)
+	if !same(sessionSet(got), sessionSet(read)) {
+		t.Errorf("CreateSession returned %+v, but Sessions reads %+v", got, read)
+	}
+	// The returned slice is a copy: changing it changes nothing stored.
+	got[0].IPAddress = "changed"
+	if read, _ := s.Sessions(ctx, u.ID); !same(sessionSet(read), sessionSet([]users.Session{first, again})) {
+		t.Errorf("changing the returned sessions changed the store: %+v", read)
+	}
+}
+
+// sessionSet keys sessions by ID, for comparing lists in no particular order.
+func sessionSet(list []users.Session) map[string]users.Session {
+	m := make(map[string]users.Session, len(list))
+	for _, x := range list {
+		m[x.ID] = x
+	}
+	return m
+}
+
 func testSessionNoUser(t *testing.T, s users.Store) {
 	x := newSession(uuid(next()), t0)
 	x.UserID = 987654321
-	wantErr(t, "CreateSession(unknown user)", s.CreateSession(ctx, x, 50), users.ErrNotFound)
-	_, err := s.SessionByToken(ctx, x.TokenHash)
+	_, err := s.CreateSession(ctx, x, 50)
+	wantErr(t, "CreateSession(unknown user)", err, users.ErrNotFound)
+	_, err = s.SessionByToken(ctx, x.TokenHash)
 	wantErr(t, "SessionByToken after a refused CreateSession", err, users.ErrNotFound)
 }
 
@@ -1017,7 +1061,7 @@ func testConcurrent(t *testing.T, s users.Store) {
 				}
 				x := newSession(uuid(next()), t0)
 				x.UserID = u.ID
-				if err := s.CreateSession(ctx, x, 2); err != nil {
+				if _, err := s.CreateSession(ctx, x, 2); err != nil {
 					t.Errorf("CreateSession: %v", err)
 				}
 				if err := s.UpdateUser(ctx, u.ID, users.UserUpdate{Name: ptr(fmt.Sprintf("Renamed %d", i))}); err != nil {
@@ -1129,7 +1173,7 @@ func populate(t *testing.T, s users.Store) (ids []int64, uploads []string) {
 	for i := range 3 {
 		x := newSession(uuid(next()), t0.Add(time.Duration(i)*time.Minute))
 		x.UserID = a.ID
-		if err := s.CreateSession(ctx, x, 3); err != nil {
+		if _, err := s.CreateSession(ctx, x, 3); err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
 		if i == 1 {
