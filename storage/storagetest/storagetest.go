@@ -88,6 +88,7 @@ var contract = []contractTest{
 	{"SearchUsers/case-insensitive on Unicode names", testSearchUnicode},
 	{"SearchUsers/follows renames and deletions", testSearchChanges},
 	{"Concurrent writers and readers", testConcurrent},
+	{"Every field of every stored type is kept", testFieldsKept},
 }
 
 // Fixtures.
@@ -1117,6 +1118,7 @@ var persistence = []persistenceTest{
 	{"Reopened store holds every acknowledged write (R-STO-2)", testReopen},
 	{"Reopened store never reuses the ID of a deleted user (R-DEL-1)", testReopenIDs},
 	{"Reopened store evicts tied sessions in creation order still (R-LOG-2)", testReopenSessionCapTies},
+	{"Reopened store keeps every field of every stored type (R-STO-2)", testReopenFieldsKept},
 }
 
 // snapshot is what a store shows of the given users and uploads, for comparing stores.
