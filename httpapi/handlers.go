@@ -3,6 +3,8 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 
 	"usersapi/users"
 )
@@ -114,6 +116,13 @@ func handleUpdateDevice(svc *users.Service, log *slog.Logger) authedHandler {
 
 func handleGetUser(svc *users.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow, ok := fixedUserPaths()[r.PathValue("id")]; ok {
+			// GET /users/login is no lookup of a user called "login": the path is a
+			// route of its own, which does not allow GET (R-WIRE-5).
+			w.Header().Set("Allow", allow)
+			writeError(w, r, log, &users.Error{Kind: errMethodNotAllowed, Reason: "This route does not allow the method " + r.Method + "."})
+			return
+		}
 		id, err := users.ParseUserID(r.PathValue("id"))
 		if err != nil {
 			writeError(w, r, log, err)
@@ -158,4 +167,41 @@ func respond(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error
 		return
 	}
 	writeOK(w)
+}
+
+// fixedUserPaths maps each name X of a route /users/X without GET (login,
+// resetPassword) to the methods it allows, as an Allow header value. GET /users/{id}
+// would otherwise take it for a user id and answer 400. It is made from Routes once,
+// on first use (addRoutes, which Routes calls, builds handleGetUser).
+func fixedUserPaths() map[string]string {
+	fixedPaths.once.Do(func() { fixedPaths.allow = makeFixedUserPaths() })
+	return fixedPaths.allow
+}
+
+var fixedPaths struct {
+	once  sync.Once
+	allow map[string]string
+}
+
+func makeFixedUserPaths() map[string]string {
+	methods := map[string][]string{}
+	hasGet := map[string]bool{}
+	for _, route := range Routes() {
+		method, path, _ := strings.Cut(route, " ")
+		name, ok := strings.CutPrefix(path, "/users/")
+		if !ok || name == "" || strings.ContainsAny(name, "/{") {
+			continue
+		}
+		methods[name] = append(methods[name], method)
+		if method == http.MethodGet {
+			hasGet[name] = true
+		}
+	}
+	fixed := map[string]string{}
+	for name, list := range methods {
+		if !hasGet[name] {
+			fixed[name] = strings.Join(list, ", ")
+		}
+	}
+	return fixed
 }
