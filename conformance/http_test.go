@@ -51,6 +51,11 @@ func header(key, value string) option {
 	}
 }
 
+// again adds a second line of a header the request already has, with value.
+func again(key, value string) option {
+	return func(r *request) { r.header.Add(key, value) }
+}
+
 // rawJSON sends s as the body, with Content-Type application/json.
 func rawJSON(s string) option {
 	return func(r *request) {

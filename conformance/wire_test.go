@@ -120,6 +120,31 @@ func TestChallenges(t *testing.T) {
 	}
 }
 
+// TestRepeatedHeaders covers R-WIRE-6 and R-WIRE-7 for headers that can be given only
+// once: which of two lines would count is a guess, so two Authorization lines are 401
+// with the route's challenge, even when both hold the right credentials, and two
+// Content-Type or File-Name lines are 400.
+func TestRepeatedHeaders(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-WIRE-6", "R-WIRE-7", "R-UPL-1")
+	alice := register(t)
+	res := do(t, "GET", "/users/me", bearer(alice.token), again("Authorization", "Bearer "+alice.token))
+	res.wantError(t, 401)
+	res.wantChallenge(t, "Bearer")
+	creds := basic(alice.username, alice.password)
+	twice := func(r *request) { creds(r); r.header.Add("Authorization", r.header.Get("Authorization")) }
+	res = do(t, "POST", "/users/login", twice, jsonOf(map[string]any{"deviceInfo": newDevice()}))
+	res.wantError(t, 401)
+	res.wantChallenge(t, "Basic")
+	do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(`{"about": "twice"}`), again("Content-Type", "application/json")).wantError(t, 400)
+	do(t, "POST", "/uploads", bearer(alice.token), rawBody("text/plain", []byte("x")), fileName("one"+randomString(8)), again("File-Name", "two"+randomString(8))).wantError(t, 400)
+	do(t, "POST", "/uploads", bearer(alice.token), rawBody("text/plain", []byte("x")), again("Content-Type", "text/plain")).wantError(t, 400)
+	if got := public(t, alice.id)["about"]; got == "twice" {
+		t.Errorf("a body with two Content-Type lines changed about")
+	}
+}
+
 // TestRequestBodies covers R-WIRE-7: the 64 KiB cap, unknown fields, and bodies that
 // are not exactly one JSON object.
 func TestRequestBodies(t *testing.T) {

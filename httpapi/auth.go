@@ -34,8 +34,9 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, sess users.Sessi
 // bearer authenticates the request's Bearer token and passes its session on to h.
 func bearer(svc *users.Service, log *slog.Logger, h authedHandler) http.Handler {
 	return withScheme(bearerChallenge, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r.Header.Get("Authorization"))
-		if !ok {
+		auth, once := singleHeader(r.Header, "Authorization")
+		token, ok := bearerToken(auth)
+		if !ok || !once {
 			writeError(w, r, log, errNoBearer)
 			return
 		}
@@ -89,11 +90,27 @@ func basicCredentials(h string) (users.Credentials, bool) {
 // basic passes the request's Basic credentials on to h.
 func basic(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, c users.Credentials)) http.Handler {
 	return withScheme(basicChallenge, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := basicCredentials(r.Header.Get("Authorization"))
-		if !ok {
+		auth, once := singleHeader(r.Header, "Authorization")
+		c, ok := basicCredentials(auth)
+		if !ok || !once {
 			writeError(w, r, log, errNoBasic)
 			return
 		}
 		h(w, r, c)
 	}))
+}
+
+// singleHeader returns the value of a header that may be given at most once, and false
+// if the request gives it more than once: which of two Authorization or Content-Type
+// lines counts would be a guess, so such a request is malformed (401 for
+// Authorization, 400 for the others), never read by its first line.
+func singleHeader(h http.Header, name string) (string, bool) {
+	v := h.Values(name)
+	if len(v) > 1 {
+		return "", false
+	}
+	if len(v) == 0 {
+		return "", true
+	}
+	return v[0], true
 }

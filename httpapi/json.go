@@ -25,7 +25,11 @@ const maxBody = 64 << 10
 // over 64 KiB is 413, a Content-Type other than application/json is 415, and anything
 // but exactly one valid JSON object in valid UTF-8 is 400.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	ct, once := singleHeader(r.Header, "Content-Type")
+	if !once {
+		return users.Errorf(users.ErrInvalid, "The Content-Type header must be given at most once.")
+	}
+	if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return &users.Error{Kind: errUnsupportedMediaType, Reason: "The request body must be application/json."}

@@ -34,10 +34,18 @@ func handleDeletePhoto(svc *users.Service, log *slog.Logger) authedHandler {
 func handleUpload(svc *users.Service, log *slog.Logger) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
 		var fileName *string // absent and empty differ (R-UPL-1)
-		if v := r.Header.Values("File-Name"); len(v) > 0 {
+		if v := r.Header.Values("File-Name"); len(v) > 1 {
+			writeError(w, r, log, users.Errorf(users.ErrInvalid, "The File-Name header must be given at most once."))
+			return
+		} else if len(v) == 1 {
 			fileName = &v[0]
 		}
-		name, err := svc.Upload(r.Context(), sess, fileName, r.Header.Get("Content-Type"), r.Body)
+		contentType, once := singleHeader(r.Header, "Content-Type")
+		if !once {
+			writeError(w, r, log, users.Errorf(users.ErrInvalid, "The Content-Type header must be given at most once."))
+			return
+		}
+		name, err := svc.Upload(r.Context(), sess, fileName, contentType, r.Body)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
