@@ -127,16 +127,16 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// TestFileTornTail: a last line cut short or failing its checksum is an unacknowledged
-// write; it is dropped with a log line, cut off the file, and the rest loads (R-STO-2).
+// TestFileTornTail: a last line cut short (no newline) is an unacknowledged write; it is
+// dropped with a log line, cut off the file, and the rest loads (R-STO-2).
 func TestFileTornTail(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tear func(good string) string
 	}{
 		{"no newline at the end", func(good string) string { return good[:len(good)/2] }},
-		{"bad checksum on the last line", func(good string) string { return strings.Replace(good, "torn", "tore", 1) }},
-		{"garbage last line", func(good string) string { return "\x00\x00\x00\x00\n" }},
+		{"a whole line but its newline", func(good string) string { return good[:len(good)-1] }},
+		{"NUL bytes a lost write left, no newline", func(good string) string { return "\x00\x00\x00\x00" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -197,6 +197,17 @@ func TestFileCorrupt(t *testing.T) {
 			l[1] = strings.Replace(l[1], `"op":`, `"op": `, 1)
 			return l
 		}, 2, "checksum mismatch"},
+		{"bad checksum on a complete last line (a hand edit, not a torn write)", func(l []string) []string {
+			l[5] = strings.Replace(l[5], `"op"`, `"oP"`, 1)
+			return l
+		}, 6, "checksum mismatch"},
+		{"NUL padding before a good last line", func(l []string) []string {
+			l[5] = "\x00\x00\x00\x00" + l[5]
+			return l
+		}, 6, "not"},
+		{"garbage complete last line", func(l []string) []string {
+			return append(l[:len(l)-1], "\x00\x00\x00\x00\n", "")
+		}, 7, "not valid JSON"},
 		{"unknown operation, even on the last line", func(l []string) []string {
 			return append(l[:len(l)-1], line(`{"op":"dance","id":1}`), "")
 		}, 7, "Unknown operation"},

@@ -41,9 +41,13 @@ func encodeLine(v any) ([]byte, error) {
 	return appendLine(make([]byte, 0, len(payload)+32), payload), nil
 }
 
-// lineError is a line whose envelope is broken: torn by a crash if it is the last line,
-// corrupt anywhere else.
-type lineError struct{ reason string }
+// lineError is a line whose envelope is broken. Only a last line that is unfinished
+// (no newline: the write was cut short by a crash) is a torn tail; a complete line
+// with a bad checksum was changed after it was written, and is corrupt even at the end.
+type lineError struct {
+	reason     string
+	unfinished bool // no newline at the end
+}
 
 func (e *lineError) Error() string { return e.reason }
 
@@ -62,9 +66,9 @@ func checkLine(line []byte) ([]byte, error) {
 				return payload, nil
 			}
 			if !json.Valid(line) {
-				return nil, &lineError{"not valid JSON"}
+				return nil, &lineError{reason: "not valid JSON"}
 			}
-			return nil, &lineError{"checksum mismatch (the line was changed or torn)"}
+			return nil, &lineError{reason: "checksum mismatch (the line was changed after it was written)"}
 		}
 	}
 	// Any other layout of the same object, e.g. after an editor reformatted it.
@@ -75,15 +79,15 @@ func checkLine(line []byte) ([]byte, error) {
 	if err := json.Unmarshal(line, &env); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, &lineError{fmt.Sprintf("not valid JSON: %v", err)}
+			return nil, &lineError{reason: fmt.Sprintf("not valid JSON: %v", err)}
 		}
-		return nil, &lineError{fmt.Sprintf("not a checksummed line: %v", err)}
+		return nil, &lineError{reason: fmt.Sprintf("not a checksummed line: %v", err)}
 	}
 	if env.C == nil || env.R == nil {
-		return nil, &lineError{`not a checksummed line: "c" or "r" is missing`}
+		return nil, &lineError{reason: `not a checksummed line: "c" or "r" is missing`}
 	}
 	if crc32.Checksum(env.R, castagnoli) != *env.C {
-		return nil, &lineError{"checksum mismatch (the line was changed or torn)"}
+		return nil, &lineError{reason: "checksum mismatch (the line was changed after it was written)"}
 	}
 	return env.R, nil
 }
@@ -128,9 +132,10 @@ type scanBatch[T any] struct {
 
 // scanLines reads the lines of r, checks and decodes them on every CPU with decode, and
 // hands the values to use one by one in file order. A line that fails gives a
-// *CorruptError naming it, except that when tornOK is set and it is the last line and its
-// envelope is broken (no final newline, bad checksum, not JSON), it is reported as a
-// torn tail instead and scanning ends. use runs on the calling goroutine.
+// *CorruptError naming it, except that when tornOK is set and the last line has no
+// final newline (a write cut short), it is reported as a torn tail instead and
+// scanning ends. A complete last line that fails is corrupt like any other: it was
+// written whole, so it was changed afterwards (R-STO-5). use runs on the calling goroutine.
 // newDecode is called once per batch of lines, so that the decoder it returns may keep
 // scratch space.
 func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() func(payload []byte, v *T) error, use func(line int, v *T) error) (*tornTail, error) {
@@ -247,7 +252,7 @@ func scanLines[T any](path string, r io.Reader, tornOK bool, newDecode func() fu
 		{
 			lineNo := b.firstLine + b.errAt
 			var le *lineError
-			if tornOK && errors.As(b.err, &le) && b.final && isLastLine(b.data, b.errAt) {
+			if tornOK && errors.As(b.err, &le) && le.unfinished && b.final && isLastLine(b.data, b.errAt) {
 				start := lineStart(b.data, b.errAt)
 				return &tornTail{offset: b.offset + int64(start), line: lineNo, size: int64(len(b.data) - start), reason: le.reason}, nil
 			}
@@ -269,7 +274,7 @@ func decodeBatch[T any](b *scanBatch[T], decode func([]byte, *T) error) {
 		line, rest, found := bytes.Cut(data, []byte{'\n'})
 		data = rest
 		if !found {
-			b.errAt, b.err = i, &lineError{"no newline at the end (an unfinished write)"}
+			b.errAt, b.err = i, &lineError{reason: "no newline at the end (an unfinished write)", unfinished: true}
 			return
 		}
 		payload, err := checkLine(line)
