@@ -82,12 +82,19 @@ func TestJourney(t *testing.T) {
 	add, err := c.AddPhotoWithResponse(ctx, usersapi.AddPhotoRequest{Photo: usersapi.NewPhoto{Id: photoID, FileType: "png", FileSize: int64(len(pic))}}, auth)
 	must(t, "add photo", add, err, 200)
 
-	// Download it, then ask for a range it does not have.
+	// Download it, ask for its headers, then for a range it does not have.
 	file, err := c.GetFileWithResponse(ctx, name+".png")
 	must(t, "get file", file, err, 200)
 	if !bytes.Equal(file.Body, pic) || file.Headers200 == nil || file.Headers200.XContentTypeOptions != "nosniff" {
 		t.Errorf("get file: %d bytes, headers %+v; want the upload's %d bytes and nosniff", len(file.Body), file.Headers200, len(pic))
 	}
+	head, err := c.HeadFileWithResponse(ctx, name+".png")
+	must(t, "head file", head, err, 200)
+	if head.Headers200 == nil || head.HTTPResponse.ContentLength != int64(len(pic)) {
+		t.Errorf("head file: Content-Length %d, headers %+v; want %d", head.HTTPResponse.ContentLength, head.Headers200, len(pic))
+	}
+	noFile, err := c.HeadFileWithResponse(ctx, uuid.NewString()+".png")
+	must(t, "head of a missing file", noFile, err, 404)
 	far, err := c.GetFileWithResponse(ctx, name+".png", header("Range", "bytes=100000-"))
 	must(t, "get file out of range", far, err, 416)
 	if far.JSON416 == nil || far.JSON416.Error != usersapi.True {

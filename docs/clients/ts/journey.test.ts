@@ -74,11 +74,16 @@ test("a client's journey", async () => {
   });
   assert.equal(add.response.status, 200);
 
-  // Download it, then ask for a range it does not have.
+  // Download it, ask for its headers, then for a range it does not have.
   const file = await client.GET("/uploads/{file}", { params: { path: { file: `${name}.png` } }, parseAs: "arrayBuffer" });
   assert.equal(file.response.status, 200);
   assert.deepEqual(new Uint8Array(file.data as ArrayBuffer), new Uint8Array(pic));
   assert.equal(file.response.headers.get("X-Content-Type-Options"), "nosniff");
+  const head = await client.HEAD("/uploads/{file}", { params: { path: { file: `${name}.png` } } });
+  assert.equal(head.response.status, 200);
+  assert.equal(head.response.headers.get("Content-Length"), String(pic.length));
+  const noFile = await client.HEAD("/uploads/{file}", { params: { path: { file: `${randomUUID()}.png` } } });
+  assert.equal(noFile.response.status, 404);
   const far = await client.GET("/uploads/{file}", {
     params: { path: { file: `${name}.png` } },
     headers: { Range: "bytes=100000-" },
