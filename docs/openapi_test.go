@@ -162,6 +162,7 @@ var requestTypes = map[string]reflect.Type{
 // schemaTypes are the Go types behind the schemas of openapi.json.
 var schemaTypes = map[string]reflect.Type{
 	"UserInfo":              reflect.TypeFor[users.UserInfo](),
+	"PrivateUserInfo":       reflect.TypeFor[users.UserInfo](),
 	"DeviceSession":         reflect.TypeFor[users.DeviceSession](),
 	"DeviceInfo":            reflect.TypeFor[users.DeviceInfo](),
 	"MediaInfo":             reflect.TypeFor[users.MediaInfo](),
@@ -178,6 +179,12 @@ var schemaTypes = map[string]reflect.Type{
 	"Health": reflect.TypeFor[struct {
 		Status string `json:"status"`
 	}](),
+}
+
+// privateFields are the fields of a Go type that only the private answers carry, by
+// schema: the public schema leaves them out (R-OBJ-2).
+var privateFields = map[string][]string{
+	"UserInfo": {"deviceSessions"},
 }
 
 // errorBody is the error object of R-WIRE-4, as a client reads it.
@@ -264,7 +271,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		}
 		s := schemas[name].(map[string]any)
 		props, _ := s["properties"].(map[string]any)
-		fields := jsonFields(typ)
+		fields := slices.DeleteFunc(jsonFields(typ), func(f string) bool { return slices.Contains(privateFields[name], f) })
 		if got := sortedKeys(props); !slices.Equal(got, sorted(fields)) {
 			t.Errorf("schema %s has the properties %v, the Go type %v", name, got, sorted(fields))
 		}
@@ -279,6 +286,11 @@ func TestOpenAPISchemas(t *testing.T) {
 			data, _ := json.Marshal(ex)
 			if err := decodeStrict(data, typ); err != nil {
 				t.Errorf("schema %s: example %d does not decode into %v: %v", name, i, typ, err)
+			}
+			for _, f := range privateFields[name] {
+				if _, ok := ex.(map[string]any)[f]; ok {
+					t.Errorf("schema %s: example %d has the private field %s", name, i, f)
+				}
 			}
 		}
 	}
@@ -360,18 +372,117 @@ func TestOpenAPIExamples(t *testing.T) {
 			switch schema := doc.resolve(t, mt["schema"]); {
 			case schema["type"] == "array":
 				typ = reflect.TypeFor[[]users.UserInfo]()
+				for _, u := range ex.([]any) {
+					if _, ok := u.(map[string]any)["deviceSessions"]; ok {
+						t.Errorf("%s %s: a public answer's example with deviceSessions (R-OBJ-2)", o, code)
+					}
+				}
 			case code[0] != '2':
 				typ = reflect.TypeFor[errorBody]()
 				if e := ex.(map[string]any); e["error"] != true || e["reason"] == "" {
 					t.Errorf("%s %s: the example %s is not an error body", o, code, data)
 				}
+			case strings.HasSuffix(refOf(mt["schema"]), "/PrivateUserInfo"):
+				typ = reflect.TypeFor[users.UserInfo]()
+				if _, ok := ex.(map[string]any)["deviceSessions"]; !ok {
+					t.Errorf("%s %s: a private answer's example without deviceSessions", o, code)
+				}
 			case strings.HasSuffix(refOf(mt["schema"]), "/UserInfo"):
 				typ = reflect.TypeFor[users.UserInfo]()
+				if _, ok := ex.(map[string]any)["deviceSessions"]; ok {
+					t.Errorf("%s %s: a public answer's example with deviceSessions (R-OBJ-2)", o, code)
+				}
 			default:
 				typ = reflect.TypeFor[map[string]string]()
 			}
 			if err := decodeStrict(data, typ); err != nil {
 				t.Errorf("%s %s: example does not decode into %v: %v", o, code, typ, err)
+			}
+		}
+	}
+}
+
+// TestOpenAPITypes checks what code generators need to give a value a type: every
+// schema with a const or an enum says its type, and so does every header's schema
+// (without one, oapi-codegen binds a header to interface{} and fails on every answer
+// that carries it).
+func TestOpenAPITypes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			_, isConst := v["const"]
+			_, isEnum := v["enum"]
+			if _, typed := v["type"]; (isConst || isEnum) && !typed {
+				t.Errorf("%s: a const or enum without a type", path)
+			}
+			for _, k := range sortedKeys(v) {
+				walk(path+"/"+k, v[k])
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s/%d", path, i), e)
+			}
+		}
+	}
+	walk("#", map[string]any(doc))
+
+	checkHeaders := func(where string, headers map[string]any) {
+		for _, name := range sortedKeys(headers) {
+			h := doc.resolve(t, headers[name])
+			if schema := doc.resolve(t, h["schema"]); schema["type"] == nil {
+				t.Errorf("%s: header %s has a schema without a type", where, name)
+			}
+		}
+	}
+	comps, _ := doc["components"].(map[string]any)
+	headers, _ := comps["headers"].(map[string]any)
+	checkHeaders("components", headers)
+	for _, o := range doc.operations(t) {
+		resps, _ := o.op["responses"].(map[string]any)
+		for _, code := range sortedKeys(resps) {
+			hs, _ := doc.resolve(t, resps[code])["headers"].(map[string]any)
+			checkHeaders(o.String()+" "+code, hs)
+		}
+	}
+}
+
+// TestOpenAPIRequiredHeaders checks that the headers the server always sends are marked
+// required where they are sent: WWW-Authenticate on every 401 (R-WIRE-6), Retry-After on
+// every 429 and 503, Content-Length: 0 on every empty OK (R-WIRE-3), and that every
+// error answer is the Error object (R-WIRE-4), except HEAD's, which have no body.
+func TestOpenAPIRequiredHeaders(t *testing.T) {
+	doc := loadOpenAPI(t)
+	want := map[string]string{"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
+	for _, o := range doc.operations(t) {
+		resps, _ := o.op["responses"].(map[string]any)
+		for _, code := range sortedKeys(resps) {
+			r := doc.resolve(t, resps[code])
+			hs, _ := r["headers"].(map[string]any)
+			required := func(name string) {
+				if h := doc.resolve(t, hs[name]); h["required"] != true {
+					t.Errorf("%s %s: header %s is not marked required", o, code, name)
+				}
+			}
+			if name, ok := want[code]; ok {
+				required(name)
+			}
+			if strings.HasSuffix(refOf(resps[code]), "/responses/OK") {
+				required("Content-Length")
+			}
+			if o.method == "HEAD" {
+				if _, ok := r["content"]; ok {
+					t.Errorf("%s %s: a HEAD answer has no body, so no content (a generated client would try to decode one)", o, code)
+				}
+				continue
+			}
+			if code[0] == '4' || code[0] == '5' {
+				content, _ := r["content"].(map[string]any)
+				mt, _ := content["application/json"].(map[string]any)
+				if len(content) != 1 || !strings.HasSuffix(refOf(mt["schema"]), "/schemas/Error") {
+					t.Errorf("%s %s: the answer is not the Error object alone", o, code)
+				}
 			}
 		}
 	}

@@ -15,6 +15,8 @@ import (
 var (
 	errUnsupportedMediaType = errors.New("unsupported media type")
 	errMethodNotAllowed     = errors.New("method not allowed")
+	errPreconditionFailed   = errors.New("precondition failed")
+	errRangeNotSatisfiable  = errors.New("range not satisfiable")
 )
 
 // statuses is the one table from error values to HTTP statuses (R-WIRE-5). Handlers
@@ -32,6 +34,8 @@ var statuses = []struct {
 	{users.ErrConflict, http.StatusConflict},
 	{users.ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
+	{errPreconditionFailed, http.StatusPreconditionFailed},
+	{errRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{users.ErrTooManyAttempts, http.StatusTooManyRequests},
 	{users.ErrBusy, http.StatusServiceUnavailable},
 }

@@ -68,7 +68,8 @@ var inlineTypes = map[string]string{
 }
 
 // handleGetUpload serves a file or preview to anyone (R-UPL-2), with range and
-// conditional requests, GET and HEAD, by http.ServeContent.
+// conditional requests, GET and HEAD, by http.ServeContent. Its 412 and 416 answers
+// become the error object (R-WIRE-4) by way of errorStatusWriter.
 func handleGetUpload(svc *users.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		file := r.PathValue("file")
@@ -99,6 +100,60 @@ func handleGetUpload(svc *users.Service, log *slog.Logger) http.Handler {
 			h.Set("Content-Type", "application/octet-stream")
 			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": file}))
 		}
-		http.ServeContent(w, r, file, modTime, f)
+		http.ServeContent(&errorStatusWriter{ResponseWriter: w, r: r, log: log}, r, file, modTime, f)
 	})
 }
+
+// serveContentErrors are the failure statuses http.ServeContent writes itself: 412 with
+// no body, 416 with a line of text. errorStatusWriter answers them as writeError does.
+var serveContentErrors = map[int]error{
+	http.StatusPreconditionFailed:           &users.Error{Kind: errPreconditionFailed, Reason: "The file does not meet the preconditions of the request."},
+	http.StatusRequestedRangeNotSatisfiable: &users.Error{Kind: errRangeNotSatisfiable, Reason: "The range asked for is not within the file."},
+}
+
+// errorStatusWriter passes everything to its ResponseWriter except a status of
+// serveContentErrors, which it answers with writeError instead, and then drops what
+// http.ServeContent writes after it. The file's own headers go: the answer is JSON.
+type errorStatusWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	log      *slog.Logger
+	replaced bool
+}
+
+func (w *errorStatusWriter) WriteHeader(status int) {
+	if w.replaced {
+		return
+	}
+	err, ok := serveContentErrors[status]
+	if !ok {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.replaced = true
+	h := w.Header()
+	h.Del("Content-Disposition")
+	h.Del("Content-Encoding")
+	writeError(w.ResponseWriter, w.r, w.log, err)
+}
+
+func (w *errorStatusWriter) Write(p []byte) (int, error) {
+	if w.replaced {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the ResponseWriter's own io.ReaderFrom (sendfile) for the file's bytes.
+func (w *errorStatusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && !w.replaced {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w}, src)
+}
+
+// writerOnly hides the ReadFrom of errorStatusWriter from io.Copy.
+type writerOnly struct{ io.Writer }
+
+// Unwrap gives http.ResponseController the ResponseWriter.
+func (w *errorStatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

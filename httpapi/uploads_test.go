@@ -231,6 +231,50 @@ func TestUploadFile(t *testing.T) {
 			t.Errorf("HEAD: got %d, %d bytes, Content-Length %q; want 200, none, 10", res.status, len(res.body), res.header.Get("Content-Length"))
 		}
 	})
+	t.Run("412 and 416 are the error object", func(t *testing.T) {
+		name := e.mustUpload(alice.token, "", "bin", []byte("0123456789"))
+		path := "/uploads/" + name + ".bin"
+		tests := []struct {
+			method, header, value string
+			status                int
+			reason                string
+		}{
+			{"GET", "If-Match", `"other"`, 412, "The file does not meet the preconditions of the request."},
+			{"GET", "If-Unmodified-Since", "Mon, 02 Jan 2006 15:04:05 GMT", 412, "The file does not meet the preconditions of the request."},
+			{"GET", "Range", "bytes=20-30", 416, "The range asked for is not within the file."},
+			{"HEAD", "If-Match", `"other"`, 412, "The file does not meet the preconditions of the request."},
+			{"HEAD", "Range", "bytes=20-30", 416, "The range asked for is not within the file."},
+		}
+		for _, tt := range tests {
+			what := tt.method + " " + tt.header + ": " + tt.value
+			res := e.do(tt.method, path, nil, tt.header, tt.value)
+			if tt.method == "GET" {
+				wantStatus(t, what, res, tt.status)
+			} else if res.status != tt.status {
+				t.Errorf("%s: status %d, want %d", what, res.status, tt.status)
+			}
+			if got := res.header.Get("Content-Type"); got != "application/json; charset=utf-8" {
+				t.Errorf("%s: Content-Type %q, want application/json; charset=utf-8", what, got)
+			}
+			if got := res.header.Get("Content-Disposition"); got != "" {
+				t.Errorf("%s: Content-Disposition %q, want none", what, got)
+			}
+			if tt.status == 416 && res.header.Get("Content-Range") != "bytes */10" {
+				t.Errorf("%s: Content-Range %q, want bytes */10", what, res.header.Get("Content-Range"))
+			}
+			want := fmt.Sprintf(`{"error":true,"reason":%q}`, tt.reason)
+			if tt.method == "HEAD" && len(res.body) != 0 {
+				t.Errorf("%s: body %q, want none", what, res.body)
+			}
+			if tt.method == "GET" && string(res.body) != want {
+				t.Errorf("%s: body %s, want %s", what, res.body, want)
+			}
+			// HEAD gives the Content-Length of the GET.
+			if got := res.header.Get("Content-Length"); got != fmt.Sprint(len(want)) {
+				t.Errorf("%s: Content-Length %q, want %d", what, got, len(want))
+			}
+		}
+	})
 	t.Run("unknown files are 404", func(t *testing.T) {
 		name := e.mustUpload(alice.token, "", "txt", []byte("x"))
 		for _, path := range []string{"/uploads/" + users.NewUUID() + ".txt", "/uploads/" + name + ".png", "/uploads/" + name, "/uploads/" + name + "-preview.txt", "/uploads/" + strings.ToUpper(name) + ".TXT"} {
