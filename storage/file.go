@@ -32,6 +32,14 @@ type File struct {
 	compactBytes int64
 	snapBytes    atomic.Int64
 
+	// Guarded by db.mu: the journal encoder's buffers, and the refusal of writes after
+	// a journal failure (see goBack).
+	scratch    jwriter
+	line       []byte
+	refusing   bool
+	lastProbe  time.Time
+	probeEvery time.Duration
+
 	compactMu  sync.Mutex // one compaction at a time
 	compacting atomic.Bool
 	bg         sync.WaitGroup
@@ -114,7 +122,7 @@ func OpenFile(dir string, opts *FileOptions) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{dir: dir, logger: o.Logger, lock: lock, compactBytes: o.CompactBytes}
+	f := &File{dir: dir, logger: o.Logger, lock: lock, compactBytes: o.CompactBytes, probeEvery: time.Second}
 	if err := f.load(); err != nil {
 		lock.Close()
 		return nil, err
@@ -143,9 +151,25 @@ func lockDir(dir string) (*os.File, error) {
 // load reads the snapshot and the journals, and opens the last journal for appending.
 func (f *File) load() error {
 	start := time.Now()
+	st, jf, size, active, nGens, err := f.readFolder()
+	if err != nil {
+		return err
+	}
+	f.st, f.journal = st, f
+	f.j = newJournal(jf, size)
+	f.gen = active
+	f.logger.Info("storage: opened", "dir", f.dir, "users", len(st.byID), "sessions", len(st.sessByID),
+		"uploads", len(st.uploads), "journals", nGens, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// readFolder loads the snapshot and replays the journals into a new state, cuts a torn
+// tail, and opens the last journal for appending: it returns the state, that journal
+// with its size and generation, and how many journals it read.
+func (f *File) readFolder() (st *state, jf *os.File, size, active int64, nGens int, err error) {
 	names, err := os.ReadDir(f.dir)
 	if err != nil {
-		return fmt.Errorf("storage: reading the data folder: %w", err)
+		return nil, nil, 0, 0, 0, fmt.Errorf("storage: reading the data folder: %w", err)
 	}
 	var gens []int64
 	hasSnapshot := false
@@ -160,11 +184,12 @@ func (f *File) load() error {
 	slices.Sort(gens)
 
 	st, snapGen := newState(), int64(1)
+	fail := func(err error) (*state, *os.File, int64, int64, int, error) { return nil, nil, 0, 0, 0, err }
 	snapPath := filepath.Join(f.dir, snapshotName)
 	if hasSnapshot {
 		var hdr *snapHeader
 		if st, hdr, err = loadSnapshot(snapPath); err != nil {
-			return err
+			return fail(err)
 		}
 		snapGen = hdr.Gen
 		if fi, err := os.Stat(snapPath); err == nil {
@@ -180,8 +205,8 @@ func (f *File) load() error {
 	for i, gen := range gens {
 		want := snapGen + int64(i)
 		if gen != want {
-			return &CorruptError{File: filepath.Join(f.dir, journalName(want)), Reason: fmt.Sprintf(
-				"this journal is missing, yet %s exists (the snapshot continues with journal %d)", journalName(gen), snapGen)}
+			return fail(&CorruptError{File: filepath.Join(f.dir, journalName(want)), Reason: fmt.Sprintf(
+				"this journal is missing, yet %s exists (the snapshot continues with journal %d)", journalName(gen), snapGen)})
 		}
 	}
 
@@ -190,7 +215,7 @@ func (f *File) load() error {
 		last := i == len(gens)-1
 		t, err := replayJournal(filepath.Join(f.dir, journalName(gen)), st, last)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		if last {
 			torn = t
@@ -198,48 +223,35 @@ func (f *File) load() error {
 	}
 
 	// Everything is loaded and checked: only now touch the files.
-	active := snapGen
+	active = snapGen
 	if len(gens) > 0 {
 		active = gens[len(gens)-1]
 	}
 	path := filepath.Join(f.dir, journalName(active))
-	var jf *os.File
 	if len(gens) == 0 {
 		if jf, err = createFile(path); err != nil {
-			return fmt.Errorf("storage: creating the journal: %w", err)
+			return fail(fmt.Errorf("storage: creating the journal: %w", err))
 		}
 	} else if jf, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, filePerm); err != nil {
-		return fmt.Errorf("storage: opening the journal: %w", err)
+		return fail(fmt.Errorf("storage: opening the journal: %w", err))
 	}
 	if torn != nil {
 		if err := f.dropTorn(jf, path, torn); err != nil {
 			jf.Close()
-			return err
+			return fail(err)
 		}
 	}
 	fi, err := jf.Stat()
 	if err != nil {
 		jf.Close()
-		return err
+		return fail(err)
 	}
 	for _, gen := range stale {
 		os.Remove(filepath.Join(f.dir, journalName(gen)))
 	}
 	os.Remove(snapPath + tmpSuffix)
 
-	// encode runs under the write lock, one call at a time, so its buffers are reused.
-	var scratch jwriter
-	var line []byte
-	f.db = db{st: st, log: f.queue, encode: func(r *record) ([]byte, error) {
-		var err error
-		line, err = appendRecordLine(line[:0], r, &scratch)
-		return line, err
-	}}
-	f.j = newJournal(jf, fi.Size())
-	f.gen = active
-	f.logger.Info("storage: opened", "dir", f.dir, "users", len(st.byID), "sessions", len(st.sessByID),
-		"uploads", len(st.uploads), "journals", len(gens), "took", time.Since(start).Round(time.Millisecond))
-	return nil
+	return st, jf, fi.Size(), active, len(gens), nil
 }
 
 // dropTorn cuts the torn last line off the journal so that later appends start clean,
@@ -312,16 +324,95 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// queue is the db's log hook: it queues the line and returns the wait for its fsync.
-func (f *File) queue(line []byte) func() error {
-	b := f.j.append(line)
+// The File's side of durability (db.journal): the path of a write from db.write to the
+// disk is writable, encode, queue, and the flusher of journal.go.
+
+// writable refuses writes while the disk refuses them: after a journal failure, until a
+// probe (a small file written and synced, at most once a second) goes through.
+func (f *File) writable() error {
+	if !f.refusing {
+		return nil
+	}
+	if time.Since(f.lastProbe) < f.probeEvery {
+		return errNotStored
+	}
+	f.lastProbe = time.Now()
+	if err := probeWrite(f.dir); err != nil {
+		return errNotStored
+	}
+	f.refusing = false
+	f.logger.Info("storage: the data folder takes writes again; writes resume")
+	return nil
+}
+
+// encode returns the journal line of r. It runs under the write lock, one call at a
+// time, so its buffers are reused.
+func (f *File) encode(r *record) ([]byte, error) {
+	var err error
+	f.line, err = appendRecordLine(f.line[:0], r, &f.scratch)
+	return f.line, err
+}
+
+// queue queues the line and returns the wait for its fsync. When the journal fails,
+// the first writer to see it takes the store back to what is on disk.
+func (f *File) queue(line []byte, seq uint64) func() error {
+	j := f.j
+	b := j.append(line)
 	return func() error {
 		if err := b.wait(); err != nil {
-			return err
+			f.goBack(j, err)
+			return errNotStored
 		}
 		f.maybeCompact()
 		return nil
 	}
+}
+
+// goBack handles a failed journal j (a full disk, an I/O error): the writes applied since
+// the last sync may never reach the disk, so the state is read again from the files,
+// which hold exactly what was acknowledged (the flusher cut off what it could not
+// sync), and writes are refused until the disk takes them again. Readers of a lost
+// change get errNotStored, never the change.
+func (f *File) goBack(j *journal, cause error) {
+	f.compactMu.Lock() // no snapshot is written meanwhile
+	defer f.compactMu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.j != j {
+		return // closing, or another writer of the failed batch did it
+	}
+	f.logger.Error("storage: the journal could not be written; the store goes back to what is on disk and refuses writes until the disk takes them", "err", cause)
+	j.close()
+	st, jf, size, active, _, err := f.readFolder()
+	if err != nil {
+		// The files cannot be read either: every write stays refused, and reads of
+		// what was lost fail; a restart reads the folder again.
+		f.logger.Error("storage: reading the data folder again failed; restart the server once the disk is healthy", "err", err)
+		f.j = newFailedJournal(err)
+	} else {
+		f.st, f.j, f.gen = st, newJournal(jf, size), active
+	}
+	f.goBackState()
+	f.refusing, f.lastProbe = true, time.Now()
+}
+
+// probeWrite writes and syncs a small file in dir and removes it: whether the disk
+// takes writes again.
+func probeWrite(dir string) error {
+	path := filepath.Join(dir, "probe"+tmpSuffix)
+	p, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	_, err = p.Write(make([]byte, 64<<10))
+	if err == nil {
+		err = p.Sync()
+	}
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (f *File) maybeCompact() {

@@ -33,7 +33,8 @@ type journal struct {
 	f     *os.File // used by the flusher only
 	spare []byte
 
-	syncs atomic.Int64 // batches written, for tests and benchmarks
+	syncs atomic.Int64  // batches written, for tests and benchmarks
+	pause chan struct{} // tests only: when set, each flush waits for it first
 }
 
 // batch is a group of lines written and synced together.
@@ -62,16 +63,29 @@ func newJournal(f *os.File, size int64) *journal {
 	return j
 }
 
+// newFailedJournal returns a journal that refuses every line with err: the stand-in for
+// one that could not be opened again after a failure.
+func newFailedJournal(err error) *journal {
+	j := &journal{kick: make(chan struct{}, 1), quit: make(chan struct{}), gone: make(chan struct{}), err: err}
+	close(j.gone)
+	return j
+}
+
+// failedBatch returns a batch that is done with err.
+func failedBatch(err error) *batch {
+	b := newBatch()
+	b.err = err
+	close(b.done)
+	return b
+}
+
 // append queues line and returns the batch it is written with. The caller holds the
 // store's write lock, so lines are queued in the order their records were applied.
 func (j *journal) append(line []byte) *batch {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
-		b := newBatch()
-		b.err = j.err
-		close(b.done)
-		return b
+		return failedBatch(j.err)
 	}
 	j.buf = append(j.buf, line...)
 	return j.batchLocked()
@@ -96,6 +110,9 @@ func (j *journal) batchLocked() *batch {
 func (j *journal) rotate(path string) *batch {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.err != nil {
+		return failedBatch(j.err)
+	}
 	b := j.batchLocked()
 	j.rotateTo, j.rotateBuf, j.rotateBatch = path, j.buf, b
 	j.buf, j.cur = j.spare[:0], nil
@@ -144,14 +161,17 @@ func (j *journal) flush() {
 	rotateTo, rotateBuf, rotateBatch := j.rotateTo, j.rotateBuf, j.rotateBatch
 	j.buf, j.cur, j.spare = j.spare[:0], nil, nil
 	j.rotateTo, j.rotateBuf, j.rotateBatch = "", nil, nil
-	failed := j.err
+	failed, pause := j.err, j.pause
 	j.mu.Unlock()
+	if pause != nil {
+		<-pause
+	}
 
 	err := failed
 	written, rotated := int64(0), false
 	if rotateBatch != nil {
 		if err == nil {
-			if err = writeSync(j.f, rotateBuf); err == nil {
+			if err = j.writeSync(rotateBuf); err == nil {
 				var nf *os.File
 				if nf, err = createFile(rotateTo); err == nil {
 					j.f.Close()
@@ -166,7 +186,7 @@ func (j *journal) flush() {
 	}
 	if cur != nil && err == nil && len(buf) > 0 {
 		j.syncs.Add(1)
-		if err = writeSync(j.f, buf); err != nil {
+		if err = j.writeSync(buf); err != nil {
 			err = fmt.Errorf("storage: writing the journal: %w", err)
 		}
 		written = int64(len(buf))
@@ -217,11 +237,22 @@ func (j *journal) close() error {
 	return err
 }
 
-func writeSync(f *os.File, b []byte) error {
+// writeSync appends b to the journal file and syncs it. If that fails, it cuts the file
+// back to what was synced before (best effort), so that the file holds exactly the
+// acknowledged lines when the store reads it again (File.goBack). Called by the
+// flusher only, which alone changes j.size.
+func (j *journal) writeSync(b []byte) error {
+	var err error
 	if len(b) > 0 {
-		if _, err := f.Write(b); err != nil {
-			return err
+		_, err = j.f.Write(b)
+	}
+	if err == nil {
+		err = syncData(j.f)
+	}
+	if err != nil {
+		if terr := j.f.Truncate(j.size); terr == nil {
+			syncData(j.f)
 		}
 	}
-	return syncData(f)
+	return err
 }

@@ -184,6 +184,22 @@ func (s *state) checkNewSession(sess *users.Session, replaced []*users.Session) 
 	return nil
 }
 
+// userOf returns the user whose data the record r changes; r has been prepared and not
+// yet applied.
+func (s *state) userOf(r *record) int64 {
+	switch {
+	case r.User != nil:
+		return r.User.ID
+	case r.Session != nil:
+		return r.Session.UserID
+	case r.Upload != nil:
+		return r.Upload.OwnerID
+	case r.Op == opUpdateSession || r.Op == opDeleteSession:
+		return s.sessByID[r.Key].UserID
+	}
+	return r.ID
+}
+
 func (s *state) addSession(sess *users.Session) {
 	s.sessByID[sess.ID] = sess
 	s.sessByToken[sess.TokenHash] = sess
