@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ import (
 )
 
 // The crash test runs this test binary again as a child that writes to a file store and
-// prints one line per acknowledged write; the parent kills it with SIGKILL at a random
-// moment, reopens the store and checks that every acknowledged write is there (R-STO-2).
+// prints one line per acknowledged write, and one per value its readers were shown; the
+// parent kills it with SIGKILL at a random moment, reopens the store and checks that
+// every acknowledged write, and every value shown, is there (R-STO-2, and durable
+// before visible: no reader is shown what a crash can take back).
 const (
 	crashDirEnv   = "USERSAPI_STORAGE_CRASH_DIR"
 	crashRoundEnv = "USERSAPI_STORAGE_CRASH_ROUND"
@@ -45,7 +48,31 @@ func TestFileCrashChild(t *testing.T) {
 		fmt.Printf("ACK "+format+"\n", args...)
 		out.Unlock()
 	}
+	// Readers look at the users around the newest acknowledged one, some of them
+	// written but not yet synced, and print what they were shown: that must survive the
+	// crash as much as what was acknowledged (durable before visible).
+	var newest atomic.Int64
+	show := func(format string, args ...any) {
+		out.Lock()
+		fmt.Printf("SHOWN "+format+"\n", args...)
+		out.Unlock()
+	}
 	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				id := newest.Load() - 8 + rand.Int64N(16)
+				u, err := s.User(ctx, id)
+				if err != nil {
+					continue
+				}
+				show("user %d %s", u.ID, u.Username)
+				if u.About != "" {
+					show("about %d %s", u.ID, u.About)
+				}
+			}
+		})
+	}
 	for w := range 8 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
@@ -57,6 +84,9 @@ func TestFileCrashChild(t *testing.T) {
 					os.Exit(4)
 				}
 				ack("user %d %s", u.ID, name)
+				if u.ID > newest.Load() {
+					newest.Store(u.ID)
+				}
 				_, err = s.CreateSession(ctx, users.Session{ID: "s2-" + name, UserID: u.ID, TokenHash: "t2-" + name,
 					CreatedAt: t0, UpdatedAt: t0, Device: users.DeviceInfo{ID: "d2-" + name}}, 50)
 				if err != nil {
@@ -88,7 +118,8 @@ func TestFileCrash(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	type fact struct{ kind, id, value string }
-	var acked []fact
+	var acked []fact // acknowledged, or shown to a reader: all must survive
+	shown := 0
 	deadline := time.Now().Add(40 * time.Second)
 	rounds := 0
 	for round := range 8 {
@@ -118,6 +149,10 @@ func TestFileCrash(t *testing.T) {
 				f := strings.SplitN(rest, " ", 3)
 				acked = append(acked, fact{f[0], f[1], f[2]})
 				n++
+			} else if rest, ok := strings.CutPrefix(text, "SHOWN "); ok {
+				f := strings.SplitN(rest, " ", 3)
+				acked = append(acked, fact{f[0], f[1], f[2]})
+				shown++
 			} else if !strings.HasPrefix(text, "=== ") {
 				t.Errorf("round %d: child says %q", round, text)
 			}
@@ -156,7 +191,7 @@ func TestFileCrash(t *testing.T) {
 			if !ok {
 				missing++
 				if missing <= 5 {
-					t.Errorf("round %d: acknowledged %s %s %q is lost", round, a.kind, a.id, a.value)
+					t.Errorf("round %d: acknowledged or shown %s %s %q is lost", round, a.kind, a.id, a.value)
 				}
 			}
 		}
@@ -164,11 +199,11 @@ func TestFileCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		if missing > 0 {
-			t.Fatalf("round %d: %d of %d acknowledged writes lost", round, missing, len(acked))
+			t.Fatalf("round %d: %d of %d acknowledged or shown writes lost", round, missing, len(acked))
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "snapshot.jsonl")); err != nil {
 		t.Errorf("no compaction happened during the rounds: %v", err)
 	}
-	t.Logf("%d rounds, %d acknowledged writes, all present", rounds, len(acked))
+	t.Logf("%d rounds, %d acknowledged or shown facts (%d shown to readers), all present", rounds, len(acked), shown)
 }
