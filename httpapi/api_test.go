@@ -2,12 +2,19 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"usersapi/auth"
 	"usersapi/httpapi"
+	"usersapi/storage"
+	"usersapi/users"
 )
 
 // TestRegister covers users-api §1, R-REG-1, R-OBJ-1/3/4/5, R-WIRE-2/8.
@@ -476,5 +483,40 @@ func TestAboutMaySpanLines(t *testing.T) {
 	wantStatus(t, "about", e.do("PUT", "/users/me", map[string]any{"about": "line one\n\tline two"}, bearerH(u.token)...), 200)
 	if got := e.do("GET", "/users/me", nil, bearerH(u.token)...).json(t)["about"]; got != "line one\n\tline two" {
 		t.Errorf("about %q", got)
+	}
+}
+
+// unwritable is a store whose disk refuses writes, as users.WriteChecker tells.
+type unwritable struct{ users.Store }
+
+func (unwritable) Writable() error {
+	return &users.Error{Kind: users.ErrBusy, Reason: "The server cannot store data right now.", RetryAfter: 5 * time.Second}
+}
+
+// TestHealthReportsAStoreThatCannotWrite: /healthz is 200 {"status":"ok"} while the store
+// takes writes, and 503 with Retry-After and the error object while it cannot.
+func TestHealthReportsAStoreThatCannotWrite(t *testing.T) {
+	for _, c := range []struct {
+		store  users.Store
+		status int
+	}{
+		{storage.NewMemory(), 200},
+		{unwritable{storage.NewMemory()}, 503},
+	} {
+		svc := users.NewService(users.Config{Store: c.store, Hasher: auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}), Tokens: auth.Tokens{}})
+		srv := httptest.NewServer(httpapi.NewServer(svc, httpapi.Options{}))
+		res, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		srv.Close()
+		if res.StatusCode != c.status {
+			t.Errorf("%T: /healthz %d %s, want %d", c.store, res.StatusCode, body, c.status)
+		}
+		if c.status == 503 && (res.Header.Get("Retry-After") != "5" || !strings.Contains(string(body), `"error":true`)) {
+			t.Errorf("/healthz of a store that cannot write: Retry-After %q, body %s; want 5 and the error object", res.Header.Get("Retry-After"), body)
+		}
 	}
 }

@@ -154,8 +154,12 @@ func handleDeregister(svc *users.Service, log *slog.Logger) func(http.ResponseWr
 	}
 }
 
-func handleHealth() http.Handler {
+func handleHealth(svc *users.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.Health(); err != nil {
+			writeError(w, r, log, err) // 503 with Retry-After: the store cannot write
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 }

@@ -396,6 +396,17 @@ func (f *File) goBack(j *journal, cause error) {
 	f.refusing, f.lastProbe = true, time.Now()
 }
 
+// Writable implements users.WriteChecker: errNotStored while the store refuses writes
+// after a journal failure (it does not probe the disk; the next write does).
+func (f *File) Writable() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.refusing {
+		return errNotStored
+	}
+	return nil
+}
+
 // probeWrite writes and syncs a small file in dir and removes it: whether the disk
 // takes writes again.
 func probeWrite(dir string) error {

@@ -45,6 +45,9 @@ func TestJournalFailureGoesBack(t *testing.T) {
 	if _, err := f.UserByUsername(ctx, "second2"); !errors.Is(err, users.ErrNotFound) {
 		t.Errorf("the refused user: %v, want ErrNotFound", err)
 	}
+	if err := f.Writable(); !errors.Is(err, users.ErrBusy) {
+		t.Errorf("Writable while writes are refused: %v, want ErrBusy (for /healthz)", err)
+	}
 
 	f.mu.Lock()
 	f.probeEvery = 0 // the next write asks the disk, which takes writes
@@ -52,6 +55,9 @@ func TestJournalFailureGoesBack(t *testing.T) {
 	third, err := f.CreateUser(ctx, users.User{Username: "third3", Name: "Third"}, users.Session{ID: "s3", TokenHash: "t3"})
 	if err != nil {
 		t.Fatalf("a write once the disk takes writes again: %v", err)
+	}
+	if err := f.Writable(); err != nil {
+		t.Errorf("Writable once writes resumed: %v", err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -646,6 +646,15 @@ func (s *Service) User(ctx context.Context, id int64) (UserInfo, error) {
 	return s.publicInfo(ctx, u)
 }
 
+// Health returns nil when the service can serve reads and writes, else why not: an
+// ErrBusy *Error when the store cannot take writes (its disk is full or failing).
+func (s *Service) Health() error {
+	if wc, ok := s.store.(WriteChecker); ok {
+		return wc.Writable()
+	}
+	return nil
+}
+
 // Search finds users by a substring of their name or username (R-SRCH-1).
 func (s *Service) Search(ctx context.Context, q string) ([]UserInfo, error) {
 	q, err := NormalizeSearch(q)

@@ -90,6 +90,14 @@ type Store interface {
 	Close() error
 }
 
+// WriteChecker is what a Store may also do: say whether it can take writes now. The
+// file store cannot while its disk refuses them (it answers such writes ErrBusy);
+// Service.Health asks it for /healthz. A Store without it always can.
+type WriteChecker interface {
+	// Writable returns nil if writes may succeed, else an ErrBusy *Error saying why.
+	Writable() error
+}
+
 // UserUpdate is a change to one user. Nil fields are left as they are.
 type UserUpdate struct {
 	Name           *string
