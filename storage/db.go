@@ -97,8 +97,10 @@ func (d *db) write(ctx context.Context, r *record) (result, error) {
 		// registration whose sync is still under way): answer once it is.
 		seen, epoch := d.applied, d.epoch.Load()
 		d.mu.Unlock()
-		if werr := d.waitDurable(ctx, seen, epoch); werr != nil {
-			return result{}, werr
+		if d.journal != nil {
+			if werr := d.waitDurable(ctx, seen, epoch); werr != nil {
+				return result{}, werr
+			}
 		}
 		return result{}, err
 	}
@@ -113,8 +115,7 @@ func (d *db) write(ctx context.Context, r *record) (result, error) {
 	res := commit()
 	d.applied++
 	seq := d.applied
-	if d.journal == nil {
-		d.markDurable(seq) // nothing to wait for: a memory store is as durable as it gets
+	if d.journal == nil { // a memory store: every change is as durable as it gets
 		d.mu.Unlock()
 		return res, nil
 	}
@@ -220,6 +221,10 @@ func (d *db) read(ctx context.Context, f func(*state) (shows int64, err error)) 
 		return errClosed
 	}
 	shows, err := f(d.st)
+	if d.journal == nil { // a memory store: nothing to wait for
+		d.mu.RUnlock()
+		return err
+	}
 	var need uint64
 	if shows == wholeState {
 		need = d.applied

@@ -32,13 +32,16 @@ func appendLine(dst, payload []byte) []byte {
 	return append(dst, '}', '\n')
 }
 
-// encodeLine returns the line of v.
-func encodeLine(v any) ([]byte, error) {
+// encodeLine returns the line of v, as encoding/json writes it.
+func encodeLine(v any) ([]byte, error) { return appendJSONLine(nil, v) }
+
+// appendJSONLine appends the line of v to dst.
+func appendJSONLine(dst []byte, v any) ([]byte, error) {
 	payload, err := json.Marshal(v)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return appendLine(make([]byte, 0, len(payload)+32), payload), nil
+	return appendLine(dst, payload), nil
 }
 
 // lineError is a line whose envelope is broken. Only a last line that is unfinished

@@ -21,7 +21,7 @@ func BenchmarkReplayJournal(b *testing.B) {
 		r := &record{Op: opCreateUser,
 			User:    &users.User{ID: int64(i), Name: "Name " + name, Username: name, PasswordHash: "pbkdf2-sha256$600000$c2FsdA$aGFzaA", CreatedAt: time.Now()},
 			Session: &users.Session{ID: "s-" + name, UserID: int64(i), TokenHash: "t-" + name, CreatedAt: time.Now(), UpdatedAt: time.Now(), Device: users.DeviceInfo{ID: "d-" + name, Transport: "none"}}}
-		lines, _ = appendRecordLine(lines, r, nil)
+		lines, _ = appendJSONLine(lines, r)
 	}
 	for i := range nRecords {
 		id := int64(1 + i%nUsers)
@@ -33,7 +33,7 @@ func BenchmarkReplayJournal(b *testing.B) {
 			at := time.Now()
 			r = &record{Op: opUpdateSession, Key: fmt.Sprintf("s-user%06d", id), SessionUpdate: &sessionUpdate{UpdatedAt: &at}}
 		}
-		lines, _ = appendRecordLine(lines, r, nil)
+		lines, _ = appendJSONLine(lines, r)
 	}
 	path := filepath.Join(b.TempDir(), journalName(1))
 	if err := os.WriteFile(path, lines, 0o600); err != nil {
