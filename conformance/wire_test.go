@@ -44,7 +44,8 @@ func TestRoutes(t *testing.T) {
 			{"DELETE", "/users", "POST"},
 			{"PUT", "/users/login", "POST"},
 			{"PUT", "/uploads", "POST"},
-			{"DELETE", "/uploads/x.png", "GET"},
+			{"PUT", "/uploads/x.png", "GET"},
+			{"PUT", "/uploads/x.png", "DELETE"},
 		} {
 			res := do(t, tc.method, tc.path)
 			if res.status != 405 {
