@@ -6,25 +6,27 @@ import (
 )
 
 // budget is a semaphore counted in bytes: the memory that the decodes running at once
-// may hold together.
+// may hold together, and in decodes: how many run at once.
 type budget struct {
 	mu      sync.Mutex
 	free    int64
-	changed chan struct{} // closed, and replaced, whenever free grows
+	slots   int           // decodes that may still start
+	changed chan struct{} // closed, and replaced, whenever free or slots grow
 }
 
-func newBudget(total int64) *budget {
-	return &budget{free: total, changed: make(chan struct{})}
+func newBudget(total int64, slots int) *budget {
+	return &budget{free: total, slots: slots, changed: make(chan struct{})}
 }
 
-// acquire takes n bytes of the budget, waiting at most wait for them to be free. It
+// acquire takes n bytes of the budget and a slot, waiting at most wait for them to be free. It
 // reports whether it took them.
 func (b *budget) acquire(n int64, wait time.Duration) bool {
 	var timer *time.Timer
 	for {
 		b.mu.Lock()
-		if b.free >= n {
+		if b.free >= n && b.slots > 0 {
 			b.free -= n
+			b.slots--
 			b.mu.Unlock()
 			if timer != nil {
 				timer.Stop()
@@ -44,10 +46,11 @@ func (b *budget) acquire(n int64, wait time.Duration) bool {
 	}
 }
 
-// release hands back n bytes taken by acquire.
+// release hands back n bytes and the slot taken by acquire.
 func (b *budget) release(n int64) {
 	b.mu.Lock()
 	b.free += n
+	b.slots++
 	close(b.changed)
 	b.changed = make(chan struct{})
 	b.mu.Unlock()

@@ -168,6 +168,27 @@ func TestPreviewBudget(t *testing.T) {
 			t.Errorf("once the budget is handed back: got %v, want a preview", err)
 		}
 	})
+	t.Run("at most Slots decodes run at once", func(t *testing.T) {
+		data := encodeImage(t, "png", testImage(400, 300))
+		p := media.NewPreviewerLimits(media.Limits{Slots: 1, Wait: 20 * time.Millisecond})
+		first := newGate(data, 100)
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := p.Preview(first, "png", io.Discard)
+			done <- err
+		}()
+		<-first.blocked
+		if _, _, err := p.Preview(bytes.NewReader(data), "png", io.Discard); !errors.Is(err, media.ErrBusy) {
+			t.Errorf("while the one slot is taken: got %v, want ErrBusy", err)
+		}
+		close(first.open)
+		if err := <-done; err != nil {
+			t.Errorf("the preview holding the slot: %v", err)
+		}
+		if _, _, err := p.Preview(bytes.NewReader(data), "png", io.Discard); err != nil {
+			t.Errorf("once the slot is free: got %v, want a preview", err)
+		}
+	})
 	t.Run("decoding time is bounded", func(t *testing.T) {
 		data := encodeImage(t, "png", testImage(400, 300))
 		p := media.NewPreviewerLimits(media.Limits{DecodeTime: time.Nanosecond})

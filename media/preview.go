@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -53,6 +54,7 @@ type Limits struct {
 	MaxPixels   int           // pixels of one image (DefaultMaxPixels)
 	ImageBudget int64         // bytes the decoder may hold for one image (DefaultImageBudget)
 	TotalBudget int64         // bytes all decodes hold together (DefaultTotalBudget)
+	Slots       int           // decodes at once (one fewer than GOMAXPROCS, at least 1)
 	Wait        time.Duration // longest wait for a share of TotalBudget (DefaultWait)
 	DecodeTime  time.Duration // longest time the decoder reads one image (DefaultDecodeTime)
 }
@@ -63,8 +65,8 @@ type Limits struct {
 // Before decoding, it estimates from the image's header the memory the decoder will
 // hold (pixels, components, bit depth, the coefficients of a progressive jpg), and
 // refuses the image if that is past the per-image budget. Decodes that run at once
-// share one total budget, a semaphore counted in bytes: a decode waits for its share
-// for a bounded time, or is given up (R-LIM-1).
+// share one total budget, a semaphore counted in bytes and in decodes: a decode waits
+// for its share for a bounded time, or is given up (R-LIM-1).
 type Previewer struct {
 	limits Limits
 	budget *budget
@@ -90,13 +92,18 @@ func NewPreviewerLimits(l Limits) *Previewer {
 		l.TotalBudget = DefaultTotalBudget
 	}
 	l.TotalBudget = max(l.TotalBudget, l.ImageBudget) // every image that fits can run
+	if l.Slots <= 0 {
+		// A decode keeps a processor busy for up to a second or two: one processor is
+		// left for the requests that are served meanwhile.
+		l.Slots = max(1, runtime.GOMAXPROCS(0)-1)
+	}
 	if l.Wait <= 0 {
 		l.Wait = DefaultWait
 	}
 	if l.DecodeTime <= 0 {
 		l.DecodeTime = DefaultDecodeTime
 	}
-	return &Previewer{limits: l, budget: newBudget(l.TotalBudget)}
+	return &Previewer{limits: l, budget: newBudget(l.TotalBudget, l.Slots)}
 }
 
 // Limits returns the Previewer's limits, defaults filled in.

@@ -102,11 +102,12 @@ func times(n int, f func() rssFile) func() []rssFile {
 }
 
 var rssCases = map[string]rssCase{
-	"jpeg4":          {files: times(1, bombJPEG4)},
-	"jpeg3":          {files: times(1, bombJPEG3)},
-	"png16":          {files: times(1, bombPNG16)},
-	"four-bombs":     {files: func() []rssFile { return []rssFile{bombJPEG4(), bombJPEG3(), bombPNG16(), bombJPEG4()} }},
-	"four-at-budget": {files: times(4, atBudget), limits: media.Limits{Wait: 1 << 62}},
+	"jpeg4":      {files: times(1, bombJPEG4)},
+	"jpeg3":      {files: times(1, bombJPEG3)},
+	"png16":      {files: times(1, bombPNG16)},
+	"four-bombs": {files: func() []rssFile { return []rssFile{bombJPEG4(), bombJPEG3(), bombPNG16(), bombJPEG4()} }},
+	// Four slots: the bytes are what bounds the decodes at once, not the processors.
+	"four-at-budget": {files: times(4, atBudget), limits: media.Limits{Wait: 1 << 62, Slots: 4}},
 	"one-at-budget":  {files: times(1, atBudget)},
 	"photos":         {files: func() []rssFile { return []rssFile{photoJPEG(), photoPNG()} }},
 
@@ -139,7 +140,7 @@ func runRSSCase(name string) {
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	limits := c.limits
 	if c.unlimited {
-		limits.MaxPixels, limits.ImageBudget = 1<<62, 1<<62
+		limits.MaxPixels, limits.ImageBudget, limits.Slots = 1<<62, 1<<62, 4
 	}
 	p := media.NewPreviewerLimits(limits)
 	res.Results = make([]string, len(files))
