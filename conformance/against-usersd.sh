@@ -23,8 +23,9 @@ cleanup() {
 trap cleanup EXIT
 
 max_upload=$((4 << 20))
+upload_quota=$((16 << 20))
 go build -o "$tmp/usersd" ./cmd/usersd
-"$tmp/usersd" -addr 127.0.0.1:0 -data "$tmp/data" -max-upload "$max_upload" "$@" >"$tmp/stdout" 2>"$tmp/log" &
+"$tmp/usersd" -addr 127.0.0.1:0 -data "$tmp/data" -max-upload "$max_upload" -upload-quota "$upload_quota" "$@" >"$tmp/stdout" 2>"$tmp/log" &
 pid=$!
 
 url=""
@@ -42,7 +43,7 @@ fi
 echo "usersd $* serving on $url"
 
 status=0
-USERS_BASE_URL="$url" USERS_UPLOAD_LIMIT="$max_upload" \
+USERS_BASE_URL="$url" USERS_UPLOAD_LIMIT="$max_upload" USERS_UPLOAD_QUOTA="$upload_quota" \
   CONFORMANCE_KNOWN_BUGS="${CONFORMANCE_KNOWN_BUGS:-skip}" \
   go test -count=1 -short ${GOTESTFLAGS:-} ./conformance/... || status=$?
 if [ "$status" -ne 0 ]; then

@@ -11,6 +11,7 @@ import (
 )
 
 func init() {
+	inProcessQuota = inprocess.UploadQuota
 	startInProcess = func() (string, int64, func()) {
 		s, err := inprocess.Start()
 		if err != nil {

@@ -21,6 +21,9 @@ var (
 	baseURL string
 	// uploadLimit is the server's upload cap in bytes (R-UPL-1).
 	uploadLimit int64 = 50 << 20
+	// uploadQuota is the server's quota of one user's uploads in bytes (R-LIM-2), 0
+	// when not known.
+	uploadQuota int64
 
 	httpClient = &http.Client{
 		Timeout: 2 * time.Minute,
@@ -35,6 +38,9 @@ var (
 // returns its URL, its upload cap and a function that stops it.
 var startInProcess func() (url string, maxUpload int64, stop func())
 
+// inProcessQuota is the upload quota of the in-process server, set with startInProcess.
+var inProcessQuota int64
+
 // TestMain picks the server under test (USERS_BASE_URL, else the in-process one), runs
 // the tests and writes the report of rule results when asked to.
 func TestMain(m *testing.M) {
@@ -48,10 +54,19 @@ func TestMain(m *testing.M) {
 		}
 		uploadLimit = n
 	}
+	if v := os.Getenv("USERS_UPLOAD_QUOTA"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "USERS_UPLOAD_QUOTA=%q: want a positive number of bytes\n", v)
+			os.Exit(2)
+		}
+		uploadQuota = n
+	}
 	where := baseURL
 	var stop func()
 	if baseURL == "" && startInProcess != nil {
 		baseURL, uploadLimit, stop = startInProcess()
+		uploadQuota = inProcessQuota
 		inProcess = true
 		where = "in-process server (" + baseURL + ")"
 	}

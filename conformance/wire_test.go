@@ -48,7 +48,8 @@ func TestRoutes(t *testing.T) {
 			{"GET", "/users/resetPassword", "PUT"},
 			{"HEAD", "/users/resetPassword", "POST"},
 			{"PUT", "/uploads", "POST"},
-			{"DELETE", "/uploads/x.png", "GET"},
+			{"PUT", "/uploads/x.png", "GET"},
+			{"PUT", "/uploads/x.png", "DELETE"},
 		} {
 			res := do(t, tc.method, tc.path)
 			if res.status != 405 {

@@ -32,6 +32,7 @@ func addRoutes(mux router, svc *users.Service, o Options) {
 	mux.Handle("DELETE /users/me", basic(log, handleDeregister(svc, log)))                       // §14 R-DEL-1, Basic
 	mux.Handle("POST /uploads", bearer(svc, log, handleUpload(svc, log)))                        // Files, R-UPL-1
 	mux.Handle("GET /uploads/{file}", handleGetUpload(svc, log))                                 // Files, R-UPL-2 (and HEAD)
+	mux.Handle("DELETE /uploads/{file}", bearer(svc, log, handleDeleteUpload(svc, log)))         // Files, R-LIM-3
 	mux.Handle("GET /healthz", handleHealth(svc, log))                                           // for load balancers and scripts
 }
 

@@ -29,6 +29,13 @@ func handleDeletePhoto(svc *users.Service, log *slog.Logger) authedHandler {
 	}
 }
 
+// handleDeleteUpload serves DELETE /uploads/{file}: 200 empty (R-LIM-3).
+func handleDeleteUpload(svc *users.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		respond(w, r, log, svc.DeleteUpload(r.Context(), sess, r.PathValue("file")))
+	}
+}
+
 // handleUpload streams the body to the service as it arrives; nothing here buffers it.
 // The answer is the bare file name as text (R-UPL-1).
 func handleUpload(svc *users.Service, log *slog.Logger) authedHandler {

@@ -370,6 +370,21 @@ func (d *db) AddPhoto(ctx context.Context, userID int64, p users.Photo, max int)
 	return err
 }
 
+// DeleteUpload implements users.Store.
+func (d *db) DeleteUpload(ctx context.Context, userID int64, name string) (users.Upload, error) {
+	res, err := d.write(ctx, &record{Op: opDeleteUpload, ID: userID, Key: name})
+	return res.upload, err
+}
+
+// UploadBytes implements users.Store.
+func (d *db) UploadBytes(ctx context.Context, userID int64) (n int64, err error) {
+	err = d.read(ctx, func(s *state) (int64, error) {
+		n = s.uploadBytes(userID)
+		return userID, nil
+	})
+	return n, err
+}
+
 // DeletePhoto implements users.Store.
 func (d *db) DeletePhoto(ctx context.Context, userID int64, photoID string) (users.Upload, error) {
 	res, err := d.write(ctx, &record{Op: opDeletePhoto, ID: userID, Key: photoID})

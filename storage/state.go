@@ -20,6 +20,7 @@ const (
 	opPutUpload     = "putUpload"
 	opAddPhoto      = "addPhoto"
 	opDeletePhoto   = "deletePhoto"
+	opDeleteUpload  = "deleteUpload"
 )
 
 // record is one mutation: the arguments of one Store call, with the user ID already
@@ -28,7 +29,7 @@ const (
 type record struct {
 	Op            string         `json:"op"`
 	ID            int64          `json:"id,omitempty"`  // user ID
-	Key           string         `json:"key,omitempty"` // session ID or photo ID
+	Key           string         `json:"key,omitempty"` // session ID, photo ID or upload name
 	Max           int            `json:"max,omitempty"`
 	User          *users.User    `json:"user,omitempty"`
 	Session       *users.Session `json:"session,omitempty"`
@@ -125,6 +126,8 @@ func (s *state) prepare(r *record) (commit func() result, err error) {
 		return s.prepareAddPhoto(r)
 	case opDeletePhoto:
 		return s.prepareDeletePhoto(r)
+	case opDeleteUpload:
+		return s.prepareDeleteUpload(r)
 	}
 	return nil, users.Errorf(users.ErrInvalid, "Unknown operation %q.", r.Op)
 }
@@ -488,6 +491,34 @@ func (s *state) prepareDeletePhoto(r *record) (func() result, error) {
 		}
 		return res
 	}, nil
+}
+
+func (s *state) prepareDeleteUpload(r *record) (func() result, error) {
+	up, ok := s.uploads[r.Key]
+	if !ok || up.OwnerID != r.ID {
+		return nil, users.Errorf(users.ErrNotFound, "The user has no such file.")
+	}
+	if e, ok := s.byID[r.ID]; ok && isPhoto(&e.user, r.Key) {
+		return nil, users.Errorf(users.ErrConflict, "The file is in use as a photo.")
+	}
+	return func() result {
+		res := result{upload: *up}
+		delete(s.uploads, r.Key)
+		delete(s.uploadsByOwner[r.ID], r.Key)
+		if len(s.uploadsByOwner[r.ID]) == 0 {
+			delete(s.uploadsByOwner, r.ID)
+		}
+		return res
+	}, nil
+}
+
+// uploadBytes is the sum of the sizes of the user's uploads.
+func (s *state) uploadBytes(userID int64) int64 {
+	var n int64
+	for name := range s.uploadsByOwner[userID] {
+		n += s.uploads[name].Size
+	}
+	return n
 }
 
 // copyUser returns u with its own Photos slice, so that callers cannot reach the store.

@@ -40,6 +40,9 @@ type Config struct {
 	Previewer Previewer
 	// MaxUpload caps one upload in bytes (R-UPL-1); default 50 MiB.
 	MaxUpload int64
+	// UploadQuota caps the bytes of one user's uploads together (R-LIM-2); default
+	// 200 MiB.
+	UploadQuota int64
 
 	// Now is the clock; default time.Now. Times are kept in UTC to the second (R-WIRE-8).
 	Now func() time.Time
@@ -56,6 +59,7 @@ type Service struct {
 	files         Files
 	previewer     Previewer
 	maxUpload     int64
+	uploadQuota   int64
 	clock         func() time.Time
 	maxSessionAge time.Duration
 
@@ -74,6 +78,7 @@ func NewService(cfg Config) *Service {
 		files:            cfg.Files,
 		previewer:        cfg.Previewer,
 		maxUpload:        cfg.MaxUpload,
+		uploadQuota:      cfg.UploadQuota,
 		clock:            cfg.Now,
 		maxSessionAge:    cfg.MaxSessionAge,
 		passwordFailures: newThrottle(MaxFailures, FailureWindow, throttleEntries),
@@ -84,6 +89,9 @@ func NewService(cfg Config) *Service {
 	}
 	if s.maxUpload <= 0 {
 		s.maxUpload = DefaultMaxUpload
+	}
+	if s.uploadQuota <= 0 {
+		s.uploadQuota = DefaultUploadQuota
 	}
 	return s
 }

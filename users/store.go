@@ -86,6 +86,15 @@ type Store interface {
 	// user has no such photo.
 	DeletePhoto(ctx context.Context, userID int64, photoID string) (Upload, error)
 
+	// DeleteUpload removes the upload record with the name if it is the user's, and
+	// returns it so that its files can be deleted. ErrNotFound if there is no such
+	// record or it is another user's; ErrConflict if it is in use as a photo (R-LIM-3).
+	DeleteUpload(ctx context.Context, userID int64, name string) (Upload, error)
+
+	// UploadBytes returns the sum of the Size of the user's upload records, 0 (no
+	// error) when there are none or the user does not exist (R-LIM-2).
+	UploadBytes(ctx context.Context, userID int64) (int64, error)
+
 	// Close releases the store. Calls after Close may fail.
 	Close() error
 }

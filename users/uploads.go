@@ -18,12 +18,14 @@ import (
 // upload, adding and deleting a photo, deregistration) runs under s.uploadMu, and
 // ownership is checked again under that lock just before the files are renamed.
 
-// Limits and names of uploads (R-UPL-1, R-UPL-3).
+// Limits and names of uploads (R-UPL-1, R-UPL-3, R-LIM-2). Previews do not count
+// towards the quota: they are at most 350x350.
 const (
-	FileNameMax      = 64         // characters of a File-Name
-	FileTypeMax      = 16         // characters of an extension
-	DefaultMaxUpload = 50 << 20   // bytes of one upload unless configured
-	PreviewSuffix    = "-preview" // ends the name of a preview, and of no upload
+	FileNameMax        = 64         // characters of a File-Name
+	FileTypeMax        = 16         // characters of an extension
+	DefaultMaxUpload   = 50 << 20   // bytes of one upload unless configured
+	DefaultUploadQuota = 200 << 20  // bytes of one user's uploads together unless configured (R-LIM-2)
+	PreviewSuffix      = "-preview" // ends the name of a preview, and of no upload
 )
 
 // ParseFileName splits the name of a stored file, "<name>.<type>" or
@@ -162,6 +164,27 @@ var (
 	errUploadTooBig = Errorf(ErrTooLarge, "The upload is larger than this server accepts.")
 )
 
+// errQuota is the 413 of an upload that would take the user's uploads past the quota
+// (R-LIM-2).
+func (s *Service) errQuota() error {
+	return Errorf(ErrTooLarge, "The upload would take your uploads past your quota of %d bytes; delete some first.", s.uploadQuota)
+}
+
+// quotaLeft returns how many bytes the user may still upload as the file name, whose
+// current size, if it is the user's, is given back by a replacement.
+func (s *Service) quotaLeft(ctx context.Context, userID int64, name string) (int64, error) {
+	used, err := s.store.UploadBytes(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	if cur, err := s.store.Upload(ctx, name); err == nil && cur.OwnerID == userID {
+		used -= cur.Size
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	return s.uploadQuota - used, nil
+}
+
 // Upload stores body as the caller's file (R-UPL-1) and returns its bare name.
 // fileName is the File-Name header (nil when absent), contentType the Content-Type.
 //
@@ -185,8 +208,19 @@ func (s *Service) Upload(ctx context.Context, sess Session, fileName *string, co
 		return "", err
 	}
 
-	staged, err := s.files.Stage(ctx, body, s.maxUpload)
+	// The body is cut off as soon as it passes the quota left, as it is at the cap.
+	left, err := s.quotaLeft(ctx, sess.UserID, name)
+	if err != nil {
+		return "", err
+	}
+	if left < 0 {
+		left = 0
+	}
+	staged, err := s.files.Stage(ctx, body, min(s.maxUpload, left))
 	if errors.Is(err, ErrTooLarge) {
+		if left < s.maxUpload {
+			return "", s.errQuota()
+		}
 		return "", errUploadTooBig
 	}
 	if err != nil {
@@ -278,6 +312,14 @@ func (s *Service) commitUpload(ctx context.Context, up Upload, staged, preview S
 	if err := s.checkUploadName(ctx, up.OwnerID, up.Name); err != nil {
 		return err
 	}
+	// Other uploads of the user may have been stored while the body streamed.
+	left, err := s.quotaLeft(ctx, up.OwnerID, up.Name)
+	if err != nil {
+		return err
+	}
+	if up.Size > left {
+		return s.errQuota()
+	}
 	file, previewFile := FileNames(up.Name, up.Type)
 	if err := staged.Commit(file); err != nil {
 		return err
@@ -342,6 +384,42 @@ func (s *Service) OpenUpload(ctx context.Context, file string) (io.ReadSeekClose
 		return nil, time.Time{}, errFileNotFound
 	}
 	return f, mod, err
+}
+
+// DeleteUpload removes the caller's file "<name>.<type>" and its preview (R-LIM-3). A
+// file that is not the caller's, or not there, is ErrNotFound, so that nobody learns
+// which names others hold; a file in use as a photo is ErrConflict.
+func (s *Service) DeleteUpload(ctx context.Context, sess Session, file string) error {
+	if s.files == nil {
+		return errFileNotFound
+	}
+	name, fileType, preview, ok := ParseFileName(file)
+	if !ok || preview {
+		return errFileNotFound
+	}
+	if IsUUID(name) { // accepted in any case, stored in lower case (R-WIRE-9)
+		name = strings.ToLower(name)
+	}
+	s.uploadMu.Lock()
+	defer s.uploadMu.Unlock()
+	up, err := s.store.Upload(ctx, name)
+	if errors.Is(err, ErrNotFound) || err == nil && (up.OwnerID != sess.UserID || up.Type != fileType) {
+		return errFileNotFound
+	}
+	if err != nil {
+		return err
+	}
+	up, err = s.store.DeleteUpload(ctx, sess.UserID, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return errFileNotFound
+	case errors.Is(err, ErrConflict):
+		return Errorf(ErrConflict, "The file is in use as a photo; delete the photo instead.")
+	case err != nil:
+		return err
+	}
+	_ = s.removeUploadFiles([]Upload{up}) // the record is gone; leftover bytes are unreachable
+	return nil
 }
 
 // AddPhotoRequest is the body of POST /users/me/photos (R-PHO-1).

@@ -120,6 +120,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, maxUpload int64) *fixture {
 	t.Helper()
+	return newQuotaFixture(t, maxUpload, 0)
+}
+
+// newQuotaFixture is newFixture with the upload quota given (0: the default).
+func newQuotaFixture(t *testing.T, maxUpload, quota int64) *fixture {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "uploads")
 	dir, err := media.OpenDir(path)
 	if err != nil {
@@ -128,13 +134,14 @@ func newFixture(t *testing.T, maxUpload int64) *fixture {
 	t.Cleanup(func() { dir.Close() })
 	store := storage.NewMemory()
 	svc := users.NewService(users.Config{
-		Store:     store,
-		Hasher:    auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}),
-		Tokens:    auth.Tokens{},
-		Files:     dir,
-		Previewer: media.NewPreviewer(0),
-		MaxUpload: maxUpload,
-		Now:       func() time.Time { return time.Date(2026, 11, 25, 16, 11, 45, 0, time.UTC) },
+		Store:       store,
+		Hasher:      auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}),
+		Tokens:      auth.Tokens{},
+		Files:       dir,
+		Previewer:   media.NewPreviewer(0),
+		MaxUpload:   maxUpload,
+		UploadQuota: quota,
+		Now:         func() time.Time { return time.Date(2026, 11, 25, 16, 11, 45, 0, time.UTC) },
 	})
 	return &fixture{t: t, svc: svc, store: store, dir: path}
 }
@@ -537,6 +544,140 @@ func TestDeletePhoto(t *testing.T) {
 	}
 	if err := f.svc.DeletePhoto(ctx, alice, id); !errors.Is(err, users.ErrNotFound) {
 		t.Errorf("deleting again: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestUploadQuota covers R-LIM-2: a user's uploads together hold at most the quota; an
+// upload past it is ErrTooLarge with a reason naming it, and leaves nothing.
+func TestUploadQuota(t *testing.T) {
+	ctx := context.Background()
+	f := newQuotaFixture(t, 100, 250)
+	alice, _ := f.register()
+	bob, _ := f.register()
+	f.mustUpload(alice, "a", "bin", bytes.Repeat([]byte("a"), 100))
+	f.mustUpload(alice, "b", "bin", bytes.Repeat([]byte("b"), 100))
+	before := f.files()
+
+	_, err := f.upload(alice, "c", "bin", bytes.Repeat([]byte("c"), 51))
+	if !errors.Is(err, users.ErrTooLarge) || !strings.Contains(err.Error(), "quota of 250 bytes") {
+		t.Errorf("51 bytes over 200 of 250: got %v, want ErrTooLarge naming the quota", err)
+	}
+	if got := f.files(); !slices.Equal(got, before) {
+		t.Errorf("a refused upload changed the folder: got %q, want %q", got, before)
+	}
+	if _, err := f.store.Upload(ctx, "c"); !errors.Is(err, users.ErrNotFound) {
+		t.Errorf("a refused upload left a record: %v", err)
+	}
+	// A body over the cap is still the cap's 413, not the quota's.
+	if _, err := f.upload(alice, "c", "bin", bytes.Repeat([]byte("c"), 101)); !errors.Is(err, users.ErrTooLarge) {
+		t.Errorf("101 bytes over the cap of 100: got %v, want ErrTooLarge", err)
+	}
+	f.mustUpload(alice, "c", "bin", bytes.Repeat([]byte("c"), 50)) // exactly the quota
+	// Replacing a file gives its bytes back first.
+	f.mustUpload(alice, "a", "txt", bytes.Repeat([]byte("A"), 100))
+	if _, err := f.upload(alice, "a", "txt", bytes.Repeat([]byte("A"), 101)); !errors.Is(err, users.ErrTooLarge) {
+		t.Errorf("replacing 100 bytes by 101 at the quota: got %v, want ErrTooLarge", err)
+	}
+	if got := f.read("a.txt"); got != strings.Repeat("A", 100) {
+		t.Errorf("a refused replacement changed the file: got %q", got)
+	}
+	// The quota is per user.
+	f.mustUpload(bob, "", "bin", bytes.Repeat([]byte("z"), 100))
+	// Deleting a file frees its bytes.
+	if err := f.svc.DeleteUpload(ctx, alice, "b.bin"); err != nil {
+		t.Fatal(err)
+	}
+	f.mustUpload(alice, "d", "bin", bytes.Repeat([]byte("d"), 100))
+}
+
+// TestUploadQuotaConcurrent: uploads that each fit the quota but not together are
+// checked again when they are stored, so at most the quota is ever held.
+func TestUploadQuotaConcurrent(t *testing.T) {
+	ctx := context.Background()
+	f := newQuotaFixture(t, 100, 250)
+	alice, _ := f.register()
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = f.upload(alice, "", "bin", bytes.Repeat([]byte("x"), 100))
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, users.ErrTooLarge):
+			t.Errorf("got %v, want nil or ErrTooLarge", err)
+		}
+	}
+	if n, _ := f.store.UploadBytes(ctx, alice.UserID); ok != 2 || n != 200 {
+		t.Errorf("6 uploads of 100 bytes against a quota of 250: %d stored, %d bytes; want 2, 200", ok, n)
+	}
+	if got := len(f.files()); got != 2 {
+		t.Errorf("folder: got %q, want the 2 stored files", f.files())
+	}
+}
+
+// TestDeleteUpload covers R-LIM-3.
+func TestDeleteUpload(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 0)
+	alice, _ := f.register()
+	bob, _ := f.register()
+	data := pngOf(t, 1200, 800)
+	photo := f.mustUpload(alice, "", "png", data)
+	if err := f.addPhoto(alice, photo, "png", int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	pic := f.mustUpload(alice, "", "png", data)
+	f.mustUpload(alice, "notes", "txt", []byte("notes"))
+	if got := len(f.files()); got != 5 {
+		t.Fatalf("folder before: got %q, want 2 pictures with previews and notes.txt", f.files())
+	}
+	for _, tt := range []struct {
+		who  users.Session
+		file string
+		want error
+	}{
+		{bob, pic + ".png", users.ErrNotFound},               // another user's
+		{bob, "notes.txt", users.ErrNotFound},                // another user's
+		{alice, pic + ".jpg", users.ErrNotFound},             // another type
+		{alice, pic + "-preview.png", users.ErrNotFound},     // a preview
+		{alice, "../notes.txt", users.ErrNotFound},           // not a file name
+		{alice, users.NewUUID() + ".png", users.ErrNotFound}, // unknown
+		{alice, photo + ".png", users.ErrConflict},           // a photo's file
+	} {
+		if err := f.svc.DeleteUpload(ctx, tt.who, tt.file); !errors.Is(err, tt.want) {
+			t.Errorf("DeleteUpload(%q): got %v, want %v", tt.file, err, tt.want)
+		}
+	}
+	if got := len(f.files()); got != 5 {
+		t.Fatalf("refused deletions changed the folder: %q", f.files())
+	}
+	if err := f.svc.DeleteUpload(ctx, alice, strings.ToUpper(pic)+".png"); err != nil {
+		t.Fatalf("DeleteUpload of the caller's picture, its UUID in upper case: %v", err)
+	}
+	if err := f.svc.DeleteUpload(ctx, alice, "notes.txt"); err != nil {
+		t.Fatalf("DeleteUpload(notes.txt): %v", err)
+	}
+	if got, want := f.files(), []string{photo + "-preview.png", photo + ".png"}; !slices.Equal(got, want) {
+		t.Errorf("folder after: got %q, want %q", got, want)
+	}
+	if _, _, err := f.svc.OpenUpload(ctx, pic+".png"); !errors.Is(err, users.ErrNotFound) {
+		t.Errorf("OpenUpload after DeleteUpload: got %v, want ErrNotFound", err)
+	}
+	if err := f.svc.DeleteUpload(ctx, alice, "notes.txt"); !errors.Is(err, users.ErrNotFound) {
+		t.Errorf("deleting again: got %v, want ErrNotFound", err)
+	}
+	// The name is free again, for anyone.
+	if _, err := f.upload(bob, "notes", "txt", []byte("bob's")); err != nil {
+		t.Errorf("bob taking the deleted name: %v", err)
+	}
+	if got := f.photos(alice); len(got) != 1 {
+		t.Errorf("photos: got %+v, want the one photo", got)
 	}
 }
 

@@ -31,6 +31,7 @@ type config struct {
 	maxSessionAge time.Duration
 	logLevel      string
 	maxUpload     int64 // bytes (R-UPL-1)
+	uploadQuota   int64 // bytes of one user's uploads (R-LIM-2)
 }
 
 // parseFlags reads args, falling back to getenv for every flag not given.
@@ -69,6 +70,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, err
 	}
 	fs.Int64Var(&c.maxUpload, "max-upload", int64(maxUpload), "largest upload in bytes (env USERSD_MAX_UPLOAD)")
+	quota, err := envInt(getenv, "USERSD_UPLOAD_QUOTA", users.DefaultUploadQuota)
+	if err != nil {
+		return c, err
+	}
+	fs.Int64Var(&c.uploadQuota, "upload-quota", int64(quota), "bytes of one user's uploads together (env USERSD_UPLOAD_QUOTA)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -83,6 +89,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.maxUpload <= 0 {
 		return c, fmt.Errorf("-max-upload must be a positive number of bytes")
+	}
+	if c.uploadQuota <= 0 {
+		return c, fmt.Errorf("-upload-quota must be a positive number of bytes")
 	}
 	return c, nil
 }
@@ -129,6 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Files:         files,
 		Previewer:     media.NewPreviewer(0),
 		MaxUpload:     c.maxUpload,
+		UploadQuota:   c.uploadQuota,
 		MaxSessionAge: c.maxSessionAge,
 	})
 	var origins []string

@@ -27,7 +27,7 @@ func openUploads(c config, log *slog.Logger) (dir *media.Dir, close func(), err 
 		}
 		return nil, nil, err
 	}
-	log.Info("uploads", "folder", path, "temporary", temporary, "maxUpload", c.maxUpload)
+	log.Info("uploads", "folder", path, "temporary", temporary, "maxUpload", c.maxUpload, "uploadQuota", c.uploadQuota)
 	return dir, func() {
 		dir.Close()
 		if temporary {

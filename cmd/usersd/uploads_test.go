@@ -48,10 +48,48 @@ func TestMaxUploadFlag(t *testing.T) {
 	}
 }
 
-// TestRunUploads checks the wiring: uploads work, the limit applies, and with the
+// TestUploadQuotaFlag covers the configurable quota of R-LIM-2.
+func TestUploadQuotaFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  string
+		want int64
+	}{
+		{nil, "", 200 << 20},
+		{nil, "1000", 1000},
+		{[]string{"-upload-quota", "2000"}, "1000", 2000},
+	}
+	for _, tt := range tests {
+		getenv := func(k string) string {
+			if k == "USERSD_UPLOAD_QUOTA" {
+				return tt.env
+			}
+			return ""
+		}
+		c, err := parseFlags(append([]string{"usersd"}, tt.args...), getenv, io.Discard)
+		if err != nil || c.uploadQuota != tt.want {
+			t.Errorf("args %q, env %q: got %d, %v; want %d", tt.args, tt.env, c.uploadQuota, err, tt.want)
+		}
+	}
+	for _, bad := range [][]string{{"-upload-quota", "0"}, {"-upload-quota", "-1"}, {"-upload-quota", "lots"}} {
+		if _, err := parseFlags(append([]string{"usersd"}, bad...), func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("args %q: got nil, want an error", bad)
+		}
+	}
+	if _, err := parseFlags([]string{"usersd"}, func(k string) string {
+		if k == "USERSD_UPLOAD_QUOTA" {
+			return "200MiB"
+		}
+		return ""
+	}, io.Discard); err == nil {
+		t.Error("USERSD_UPLOAD_QUOTA=200MiB: got nil, want an error")
+	}
+}
+
+// TestRunUploads checks the wiring: uploads work, the limit and the quota apply, and with the
 // memory store the uploads folder is temporary and gone after the server stops.
 func TestRunUploads(t *testing.T) {
-	url, stop := startRun(t, "-store", "memory", "-max-upload", "100")
+	url, stop := startRun(t, "-store", "memory", "-max-upload", "100", "-upload-quota", "250")
 	res, err := http.Post(url+"/users", "application/json", strings.NewReader(`{"name": "Up Loader", "username": "uploader", "password": "correct horse", "deviceInfo": {"id": "6c1b7c52-3f5e-4a43-9d1d-6b8f0a5b2f10"}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +118,12 @@ func TestRunUploads(t *testing.T) {
 	}
 	if got := upload(101); got != 413 {
 		t.Errorf("101 bytes with -max-upload 100: got %d, want 413", got)
+	}
+	if got := upload(100); got != 200 {
+		t.Errorf("100 bytes more, 200 of -upload-quota 250: got %d, want 200", got)
+	}
+	if got := upload(100); got != 413 {
+		t.Errorf("100 bytes more, 300 of -upload-quota 250: got %d, want 413", got)
 	}
 	err, logs := stop()
 	if err != nil {

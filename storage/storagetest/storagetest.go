@@ -83,6 +83,8 @@ var contract = []contractTest{
 	{"PutUpload/ownership, replacement and photos in use (R-UPL-1)", testPutUpload},
 	{"AddPhoto/errors and order (R-PHO-1)", testAddPhoto},
 	{"DeletePhoto/removes photo and upload record (R-PHO-2)", testDeletePhoto},
+	{"DeleteUpload/the owner's only, not a photo (R-LIM-3)", testDeleteUpload},
+	{"UploadBytes/sums the user's uploads (R-LIM-2)", testUploadBytes},
 	{"SearchUsers/order exact, prefix, rest, ties by ID (R-SRCH-1)", testSearchOrder},
 	{"SearchUsers/limit", testSearchLimit},
 	{"SearchUsers/case-insensitive on Unicode names", testSearchUnicode},
@@ -879,6 +881,79 @@ func testDeletePhoto(t *testing.T, s users.Store) {
 	wantErr(t, "DeletePhoto of an upload that is no photo", err, users.ErrNotFound)
 }
 
+func testDeleteUpload(t *testing.T, s users.Store) {
+	u, _ := create(t, s, uniqueName("yvonne"))
+	v, _ := create(t, s, uniqueName("zach"))
+	plain, photo, other := upload(u.ID, uuid(next()), "txt"), upload(u.ID, uuid(next()), "png"), upload(v.ID, uuid(next()), "png")
+	for _, up := range []users.Upload{plain, photo, other} {
+		if _, err := s.PutUpload(ctx, up); err != nil {
+			t.Fatalf("PutUpload: %v", err)
+		}
+	}
+	if err := s.AddPhoto(ctx, u.ID, photoOf(photo), 10); err != nil {
+		t.Fatalf("AddPhoto: %v", err)
+	}
+	_, err := s.DeleteUpload(ctx, u.ID, other.Name)
+	wantErr(t, "DeleteUpload of another user's file", err, users.ErrNotFound)
+	_, err = s.DeleteUpload(ctx, u.ID, uuid(next()))
+	wantErr(t, "DeleteUpload of an unknown file", err, users.ErrNotFound)
+	_, err = s.DeleteUpload(ctx, 987654321, other.Name)
+	wantErr(t, "DeleteUpload(unknown user)", err, users.ErrNotFound)
+	_, err = s.DeleteUpload(ctx, u.ID, photo.Name)
+	wantErr(t, "DeleteUpload of a photo's file", err, users.ErrConflict)
+	for _, up := range []users.Upload{photo, other} {
+		if got, err := s.Upload(ctx, up.Name); err != nil || !same(got, up) {
+			t.Errorf("a refused DeleteUpload changed %s: %+v, %v", up.Name, got, err)
+		}
+	}
+	if photos := mustUser(t, s, u.ID).Photos; len(photos) != 1 {
+		t.Errorf("a refused DeleteUpload changed Photos: %+v", photos)
+	}
+
+	got, err := s.DeleteUpload(ctx, u.ID, plain.Name)
+	if err != nil || !same(got, plain) {
+		t.Fatalf("DeleteUpload = %+v, %v; want %+v", got, err, plain)
+	}
+	_, err = s.Upload(ctx, plain.Name)
+	wantErr(t, "Upload after DeleteUpload", err, users.ErrNotFound)
+	_, err = s.DeleteUpload(ctx, u.ID, plain.Name)
+	wantErr(t, "DeleteUpload twice", err, users.ErrNotFound)
+	// The name is free again, for anyone.
+	if _, err := s.PutUpload(ctx, upload(v.ID, plain.Name, "txt")); err != nil {
+		t.Errorf("PutUpload of a deleted upload's name by another user: %v", err)
+	}
+}
+
+func testUploadBytes(t *testing.T, s users.Store) {
+	u, _ := create(t, s, uniqueName("abel"))
+	v, _ := create(t, s, uniqueName("beth"))
+	wantBytes := func(what string, id, want int64) {
+		t.Helper()
+		if n, err := s.UploadBytes(ctx, id); err != nil || n != want {
+			t.Errorf("UploadBytes %s: got %d, %v; want %d", what, n, err, want)
+		}
+	}
+	wantBytes("with no uploads", u.ID, 0)
+	wantBytes("of an unknown user", 987654321, 0)
+	a, b := upload(u.ID, uuid(next()), "txt"), upload(u.ID, uuid(next()), "png")
+	a.Size, b.Size = 100, 5000
+	for _, up := range []users.Upload{a, b, upload(v.ID, uuid(next()), "png")} {
+		if _, err := s.PutUpload(ctx, up); err != nil {
+			t.Fatalf("PutUpload: %v", err)
+		}
+	}
+	wantBytes("of two uploads", u.ID, 5100)
+	a.Size, a.Type = 7, "bin" // a replacement counts once, at its new size
+	if _, err := s.PutUpload(ctx, a); err != nil {
+		t.Fatalf("PutUpload: %v", err)
+	}
+	wantBytes("after a replacement", u.ID, 5007)
+	if _, err := s.DeleteUpload(ctx, u.ID, b.Name); err != nil {
+		t.Fatalf("DeleteUpload: %v", err)
+	}
+	wantBytes("after a deletion", u.ID, 7)
+}
+
 func usernames(list []users.User) []string {
 	out := []string{}
 	for _, u := range list {
@@ -1203,6 +1278,14 @@ func populate(t *testing.T, s users.Store) (ids []int64, uploads []string) {
 	if _, err := s.DeletePhoto(ctx, a.ID, uploads[0]); err != nil {
 		t.Fatalf("DeletePhoto: %v", err)
 	}
+	gone := upload(a.ID, uuid(next()), "txt")
+	if _, err := s.PutUpload(ctx, gone); err != nil {
+		t.Fatalf("PutUpload: %v", err)
+	}
+	if _, err := s.DeleteUpload(ctx, a.ID, gone.Name); err != nil {
+		t.Fatalf("DeleteUpload: %v", err)
+	}
+	uploads = append(uploads, gone.Name)
 	replaced := upload(a.ID, uploads[2], "jpg")
 	if _, err := s.PutUpload(ctx, replaced); err != nil {
 		t.Fatalf("PutUpload: %v", err)

@@ -22,6 +22,10 @@ import (
 // the cap (R-UPL-1) sends little.
 const MaxUpload = 2 << 20
 
+// UploadQuota is the quota of one user's uploads of the in-process server (R-LIM-2):
+// small, so that the test of the quota fills it with little.
+const UploadQuota = 8 << 20
+
 // Server is a running in-process server.
 type Server struct {
 	URL       string // base URL, e.g. http://127.0.0.1:41234
@@ -49,12 +53,13 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	svc := users.NewService(users.Config{
-		Store:     storage.NewMemory(),
-		Hasher:    auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}),
-		Tokens:    auth.Tokens{},
-		Files:     dir,
-		Previewer: media.NewPreviewer(0),
-		MaxUpload: MaxUpload,
+		Store:       storage.NewMemory(),
+		Hasher:      auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}),
+		Tokens:      auth.Tokens{},
+		Files:       dir,
+		Previewer:   media.NewPreviewer(0),
+		MaxUpload:   MaxUpload,
+		UploadQuota: UploadQuota,
 	})
 	srv := httptest.NewUnstartedServer(httpapi.NewServer(svc, httpapi.Options{}))
 	// As cmd/usersd sets them (R-SEC-6).
