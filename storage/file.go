@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"usersapi/users"
@@ -62,7 +61,6 @@ type FileOptions struct {
 const DefaultCompactBytes = 16 << 20
 
 const (
-	lockName       = "lock"
 	journalPrefix  = "journal-"
 	journalSuffix  = ".jsonl"
 	dirPerm        = 0o700
@@ -111,9 +109,14 @@ func OpenFile(dir string, opts *FileOptions) (*File, error) {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("storage: creating the data folder: %w", err)
 	}
+	// The folder is the data's only guard on a shared machine (R-STO-4): one that group
+	// or others may enter is closed to them, and said so.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		o.Logger.Warn("storage: the data folder is open to other users; 0700 is advised (R-STO-4)",
-			"dir", dir, "mode", fi.Mode().Perm().String())
+		if err := os.Chmod(dir, dirPerm); err != nil {
+			return nil, fmt.Errorf("storage: the data folder %s is open to other users (mode %v) and could not be closed to them: %w", dir, fi.Mode().Perm(), err)
+		}
+		o.Logger.Warn("storage: the data folder was open to other users; it is now 0700 (R-STO-4)",
+			"dir", dir, "was", fi.Mode().Perm().String())
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -125,24 +128,6 @@ func OpenFile(dir string, opts *FileOptions) (*File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// lockDir takes the folder's lock, held until the returned file is closed (or the
-// process ends, even by kill -9).
-func lockDir(dir string) (*os.File, error) {
-	path := filepath.Join(dir, lockName)
-	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
-	if err != nil {
-		return nil, fmt.Errorf("storage: opening the lock file: %w", err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("storage: data folder %s is in use by another process (it holds a lock on %s); stop that server first", dir, path)
-		}
-		return nil, fmt.Errorf("storage: locking %s: %w", path, err)
-	}
-	return lock, nil
 }
 
 // load reads the snapshot and the journals, and opens the last journal for appending.

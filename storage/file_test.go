@@ -361,6 +361,45 @@ func TestFileLocked(t *testing.T) {
 	s.Close()
 }
 
+// TestFileLockedWhateverIsRemoved: the lock is on the folder itself, so a second server
+// is refused even after every file in the folder was deleted by hand.
+func TestFileLockedWhateverIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s := openFile(t, dir, nil)
+	defer s.Close()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+	os.Remove(filepath.Join(dir, "lock")) // where an older version kept its lock
+	if _, err := storage.OpenFile(dir, &storage.FileOptions{Logger: quiet()}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Errorf("OpenFile after the folder's files were removed: got %v, want the folder in use", err)
+	}
+}
+
+// TestFileFolderOpenToOthers: an existing data folder open to group or others is closed
+// to them (0700) at open, with a warning (R-STO-4).
+func TestFileFolderOpenToOthers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755) // whatever the umask
+	var logs bytes.Buffer
+	s := openFile(t, dir, &storage.FileOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer s.Close()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("the data folder is %v after open, want 0700", got)
+	}
+	if !strings.Contains(logs.String(), "now 0700") {
+		t.Errorf("no warning that the folder was closed to others:\n%s", logs.String())
+	}
+}
+
 // TestFileModes: data files are 0600 in a 0700 folder (R-STO-4).
 func TestFileModes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
@@ -390,8 +429,8 @@ func TestFileModes(t *testing.T) {
 		}
 		return nil
 	})
-	if files != 3 { // lock, snapshot, journal
-		t.Errorf("%d files in the folder, want 3", files)
+	if files != 2 { // snapshot, journal
+		t.Errorf("%d files in the folder, want 2", files)
 	}
 }
 
