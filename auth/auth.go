@@ -60,6 +60,13 @@ type HasherOptions struct {
 // the scheduler to preempt a hash, several times per request (docs/security.md).
 func DefaultSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
+// ServeOnAllCPUs is the one rule of processors and hashing slots, which every server
+// binary calls first: it sets GOMAXPROCS to one processor more than the CPUs it had.
+// DefaultSlots (GOMAXPROCS less one) then hashes on every CPU, and a request still
+// always finds a processor free while logins hash; the kernel shares the CPUs among the
+// threads and runs a woken one promptly (R-SEC-5, docs/security.md#login-storm).
+func ServeOnAllCPUs() { runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1) }
+
 // NewHasher returns a Hasher with the options.
 func NewHasher(o HasherOptions) *Hasher {
 	if o.Iterations <= 0 {

@@ -40,6 +40,7 @@ func handleDeleteUpload(svc *users.Service, log *slog.Logger) authedHandler {
 // The answer is the bare file name as text (R-UPL-1).
 func handleUpload(svc *users.Service, log *slog.Logger) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, sess users.Session, _ string) {
+		lengthen(w)          // authenticated: the body may take TransferTimeout to arrive
 		var fileName *string // absent and empty differ (R-UPL-1)
 		if v := r.Header.Values("File-Name"); len(v) > 1 {
 			writeError(w, r, log, users.Errorf(users.ErrInvalid, "The File-Name header must be given at most once."))
@@ -79,6 +80,7 @@ var inlineTypes = map[string]string{
 // become the error object (R-WIRE-4) by way of errorStatusWriter.
 func handleGetUpload(svc *users.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lengthen(w) // a file may take TransferTimeout to send
 		file := r.PathValue("file")
 		f, modTime, err := svc.OpenUpload(r.Context(), file)
 		if err != nil {

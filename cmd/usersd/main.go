@@ -16,16 +16,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
+
+	"usersapi/auth"
 )
 
 func main() {
-	// One processor more than there are CPUs: the hashing slots (auth.DefaultSlots,
-	// GOMAXPROCS less one) then cover every CPU, and a request still always finds a
-	// processor free while logins hash; the kernel shares the CPUs among the threads
-	// and runs a woken one promptly (R-SEC-5, docs/security.md#login-storm).
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	auth.ServeOnAllCPUs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {

@@ -32,6 +32,8 @@ type config struct {
 	logLevel      string
 	maxUpload     int64 // bytes (R-UPL-1)
 	uploadQuota   int64 // bytes of one user's uploads (R-LIM-2)
+	// connections open at once, in all and from one address (R-SEC-6); -1 is no cap
+	maxConns, maxConnsPerClient int
 }
 
 // parseFlags reads args, falling back to getenv for every flag not given.
@@ -75,6 +77,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, err
 	}
 	fs.Int64Var(&c.uploadQuota, "upload-quota", int64(quota), "bytes of one user's uploads together (env USERSD_UPLOAD_QUOTA)")
+	maxConns, err := envInt(getenv, "USERSD_MAX_CONNS", httpapi.DefaultMaxConns)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.maxConns, "max-conns", maxConns, "connections open at once; keep it under ulimit -n; -1: no cap (env USERSD_MAX_CONNS)")
+	perClient, err := envInt(getenv, "USERSD_MAX_CONNS_PER_CLIENT", httpapi.DefaultMaxConnsPerClient)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.maxConnsPerClient, "max-conns-per-client", perClient, "connections open at once from one address; -1: no cap (env USERSD_MAX_CONNS_PER_CLIENT)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -149,20 +161,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	handler := httpapi.NewServer(svc, httpapi.Options{Logger: log, TrustedProxy: c.trustedProxy, CORSOrigins: origins})
 
-	ln, err := net.Listen("tcp", c.addr)
+	limits := httpapi.Limits{MaxConns: c.maxConns, MaxConnsPerClient: c.maxConnsPerClient}
+	ln, err := httpapi.Listen(c.addr, limits)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: handler,
-		// R-SEC-6: no slow client holds a connection or a goroutine for ever.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // uploads are large
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer(handler, limits, log)
 	fmt.Fprintln(stdout, "http://"+displayAddr(ln.Addr()))
 	log.Info("serving", "addr", ln.Addr().String(), "store", c.store, "data", c.data)
 

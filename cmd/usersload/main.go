@@ -21,15 +21,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
+
+	"usersapi/auth"
 )
 
 func main() {
-	// As cmd/usersd does: one processor more than CPUs, so the in-process server hashes
-	// on every CPU (auth.DefaultSlots) and is measured as it is deployed. The baseline
-	// runs under the same setting.
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	// As cmd/usersd does, so that the in-process server is measured as it is deployed.
+	// The baseline runs under the same setting.
+	auth.ServeOnAllCPUs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {

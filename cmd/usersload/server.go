@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -29,18 +28,13 @@ type httpServer struct {
 // listen serves h on 127.0.0.1 with the settings of cmd/usersd (R-SEC-6), so that the
 // baseline and the API differ only in their handlers.
 func listen(h http.Handler) (*httpServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The load comes from one address with more connections than a client may open.
+	limits := httpapi.Limits{MaxConnsPerClient: -1, MaxConns: -1}
+	ln, err := httpapi.Listen("127.0.0.1:0", limits)
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := httpapi.NewHTTPServer(h, limits, nil)
 	go srv.Serve(ln)
 	return &httpServer{url: "http://" + ln.Addr().String(), srv: srv}, nil
 }

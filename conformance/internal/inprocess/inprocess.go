@@ -9,7 +9,6 @@ package inprocess
 import (
 	"net/http/httptest"
 	"os"
-	"time"
 
 	"usersapi/auth"
 	"usersapi/httpapi"
@@ -61,13 +60,10 @@ func Start() (*Server, error) {
 		MaxUpload:   MaxUpload,
 		UploadQuota: UploadQuota,
 	})
-	srv := httptest.NewUnstartedServer(httpapi.NewServer(svc, httpapi.Options{}))
-	// As cmd/usersd sets them (R-SEC-6).
-	srv.Config.ReadHeaderTimeout = 10 * time.Second
-	srv.Config.ReadTimeout = 5 * time.Minute
-	srv.Config.WriteTimeout = 5 * time.Minute
-	srv.Config.IdleTimeout = 2 * time.Minute
-	srv.Config.MaxHeaderBytes = 64 << 10
+	// The server and the limits of cmd/usersd (R-SEC-6).
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = httpapi.NewHTTPServer(httpapi.NewServer(svc, httpapi.Options{}), httpapi.Limits{}, nil)
+	srv.Listener = httpapi.LimitListener(srv.Listener, httpapi.Limits{})
 	srv.Start()
 	return &Server{URL: srv.URL, MaxUpload: MaxUpload, srv: srv, dir: dir, tmp: tmp}, nil
 }
