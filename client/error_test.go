@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"usersapi/client"
+	"usersapi/httpapi"
 	"usersapi/users"
 )
 
@@ -162,6 +163,23 @@ func TestRequests(t *testing.T) {
 		}
 		if g != tt.want {
 			t.Errorf("%s: sent %+v, want %+v", tt.name, g, tt.want)
+		}
+	}
+}
+
+// TestStatusesMatchTheServer ties the client's status switch to the server's one
+// error→status table: for every error value of users, the status httpapi answers it
+// with unwraps, in the client, to that same value.
+func TestStatusesMatchTheServer(t *testing.T) {
+	for _, kind := range []error{users.ErrInvalid, users.ErrUnauthorized, users.ErrForbidden, users.ErrNotFound,
+		users.ErrConflict, users.ErrTooLarge, users.ErrTooManyAttempts, users.ErrBusy} {
+		status := httpapi.StatusOf(kind)
+		if status == http.StatusInternalServerError {
+			t.Errorf("%v: the server answers it 500; is it missing from httpapi's table?", kind)
+			continue
+		}
+		if got := (&client.Error{Status: status}).Unwrap(); got != kind {
+			t.Errorf("the server answers %v with %d, which the client reads as %v", kind, status, got)
 		}
 	}
 }
