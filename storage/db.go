@@ -1,9 +1,3 @@
-// Package storage implements users.Store twice: Memory keeps everything in RAM, File
-// keeps it durably in a data folder as a JSON-lines journal and snapshot (R-STO-1..5,
-// docs/storage.md). Both share one in-memory core, so they behave the same; package
-// storagetest holds the contract both pass.
-//
-// It imports users and the standard library only, never httpapi, auth or cmd.
 package storage
 
 import (
