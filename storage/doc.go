@@ -15,8 +15,8 @@
 // The rest is speed: fastjson.go decodes the lines without reflection and lines.go scans
 // a file on every CPU (both for the load time of a million users), encode.go writes the
 // journal and snapshot lines without reflection (it is what makes compaction quick), and
-// search.go keeps the search index. Each falls
-// back to, or is tested equal to, encoding/json and the plain way.
+// search.go keeps the search index. Each falls back to, or is tested equal to,
+// encoding/json and the plain way.
 //
 // It imports users and the standard library only, never httpapi, auth or cmd.
 package storage

@@ -39,8 +39,9 @@ type Previewer interface {
 	Preview(r io.Reader, fileType string, w io.Writer) (width, height int, err error)
 }
 
-// removeUploadFiles deletes the files of the upload records, best effort: a failure is
-// logged by the caller, never shown to the client, since the records are gone already.
+// removeUploadFiles deletes the files of the upload records, best effort. Its callers
+// drop the error, which is never shown to the client: the records are gone already, so
+// leftover bytes are unreachable.
 func (s *Service) removeUploadFiles(ups []Upload) error {
 	if s.files == nil {
 		return nil
