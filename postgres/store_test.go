@@ -41,11 +41,13 @@ func TestStore(t *testing.T) {
 	storagetest.RunPersistent(t, func(t *testing.T, dir string) users.Store {
 		mu.Lock()
 		url, ok := dbs[dir]
-		if !ok {
-			url = pgtest.NewDB(t)
-			dbs[dir] = url
-		}
 		mu.Unlock()
+		if !ok { // the first open of dir: only its own test opens it, one open at a time
+			url = pgtest.NewDB(t)
+			mu.Lock()
+			dbs[dir] = url
+			mu.Unlock()
+		}
 		return open(t, url)
 	})
 }
@@ -163,11 +165,12 @@ func TestOpenUnreachable(t *testing.T) {
 // TestDatabaseDown: while the server is down, Writable and every call answer ErrBusy
 // (503 with Retry-After); once it is back, the pool reconnects by itself.
 func TestDatabaseDown(t *testing.T) {
+	url := pgtest.NewDB(t)
 	c := pgtest.Default()
 	if c == nil {
 		t.Skip("needs the throwaway cluster (" + pgtest.EnvURL + " is set)")
 	}
-	s := open(t, pgtest.NewDB(t))
+	s := open(t, url)
 	defer s.Close()
 	u, err := s.CreateUser(ctx, users.User{Name: "Down", Username: "downtime", PasswordHash: "h", CreatedAt: time.Now().UTC().Truncate(time.Second)},
 		users.Session{ID: "s-down", TokenHash: "t-down", Device: users.DeviceInfo{ID: "d-down"}})
