@@ -1,4 +1,9 @@
-package main
+// Package daemon is the server that cmd/usersd and postgres/cmd/usersd-pg both run:
+// its flags and their environment fallbacks, the wiring of store, hasher, files and
+// HTTP server, and the graceful shutdown. It is the one package that knows every
+// other, and it may import every package of the module. A Backend adds a place to
+// keep state (usersd-pg adds PostgreSQL).
+package daemon
 
 import (
 	"context"
@@ -9,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +26,28 @@ import (
 	"usersapi/users"
 )
 
-// config is everything run reads from flags and the environment.
+// Backend is a place to keep the service's state besides the file and memory stores
+// that are built in. Its Name is one more value of -store, the default when given.
+type Backend struct {
+	Name string
+	// Flags declares the backend's own flags on fs; each reads its fallback with getenv.
+	Flags func(fs *flag.FlagSet, getenv func(string) string) error
+	// Open opens the state once the flags are parsed.
+	Open func(ctx context.Context, log *slog.Logger) (State, error)
+}
+
+// State is what a Backend keeps. Store is required. Nil Files, throttles or upload
+// lock are made by Run: the uploads folder in the data folder, and in memory.
+type State struct {
+	Store                         users.Store
+	Files                         users.Files
+	PasswordThrottle, KeyThrottle users.Throttle
+	UploadLock                    users.Locker
+	// Close releases what Open opened, after the server has stopped.
+	Close func()
+}
+
+// config is everything Run reads from flags and the environment.
 type config struct {
 	addr          string
 	data          string
@@ -37,7 +64,7 @@ type config struct {
 }
 
 // parseFlags reads args, falling back to getenv for every flag not given.
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer, backends ...Backend) (config, error) {
 	var c config
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,7 +76,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	fs.StringVar(&c.addr, "addr", env("USERSD_ADDR", ":8080"), "address to listen on (env USERSD_ADDR)")
 	fs.StringVar(&c.data, "data", env("USERSD_DATA", "./data"), "data folder of the file store (env USERSD_DATA)")
-	fs.StringVar(&c.store, "store", env("USERSD_STORE", "file"), "store: file or memory (env USERSD_STORE)")
+	stores, def := []string{"file", "memory"}, "file"
+	for _, b := range backends {
+		stores = append(stores, b.Name)
+	}
+	if len(backends) > 0 {
+		def = backends[0].Name
+	}
+	fs.StringVar(&c.store, "store", env("USERSD_STORE", def), "store: "+strings.Join(stores, ", ")+" (env USERSD_STORE)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", env("USERSD_CORS_ORIGINS", ""), "comma-separated browser origins allowed by CORS, or * (env USERSD_CORS_ORIGINS)")
 	fs.StringVar(&c.logLevel, "log-level", env("USERSD_LOG_LEVEL", "info"), "debug, info, warn or error (env USERSD_LOG_LEVEL)")
 	iterations, err := envInt(getenv, "USERSD_PBKDF2_ITERATIONS", auth.DefaultIterations)
@@ -87,6 +121,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return c, err
 	}
 	fs.IntVar(&c.maxConnsPerClient, "max-conns-per-client", perClient, "connections open at once from one address; -1: no cap (env USERSD_MAX_CONNS_PER_CLIENT)")
+	for _, b := range backends {
+		if err := b.Flags(fs, getenv); err != nil {
+			return c, err
+		}
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -96,8 +135,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	if c.iterations < auth.MinIterations {
 		return c, fmt.Errorf("-pbkdf2-iterations must be at least %d", auth.MinIterations)
 	}
-	if c.store != "file" && c.store != "memory" {
-		return c, fmt.Errorf("-store must be file or memory, not %q", c.store)
+	if !slices.Contains(stores, c.store) {
+		return c, fmt.Errorf("-store must be one of %s, not %q", strings.Join(stores, ", "), c.store)
 	}
 	if c.maxUpload <= 0 {
 		return c, fmt.Errorf("-max-upload must be a positive number of bytes")
@@ -120,9 +159,11 @@ func envInt(getenv func(string) string, name string, def int) (int, error) {
 	return n, nil
 }
 
-// run starts the server and serves until ctx is done, then shuts down gracefully.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := parseFlags(args, getenv, stderr)
+// Run starts the server that args and getenv configure, prints its URL as the first
+// line of stdout, logs to stderr, and serves until ctx is done, then shuts down
+// gracefully. backends add values of -store, the first of them the default.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, backends ...Backend) error {
+	c, err := parseFlags(args, getenv, stderr, backends...)
 	if err != nil {
 		return err
 	}
@@ -132,26 +173,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	store, err := openStore(c, log)
+	st, err := openState(ctx, c, log, backends)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	files, closeFiles, err := openUploads(c, log) // after the store, whose lock covers <data>
-	if err != nil {
-		return err
-	}
-	defer closeFiles()
+	defer st.Close()
 
 	svc := users.NewService(users.Config{
-		Store:         store,
-		Hasher:        auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
-		Tokens:        auth.Tokens{},
-		Files:         files,
-		Previewer:     media.NewPreviewer(0),
-		MaxUpload:     c.maxUpload,
-		UploadQuota:   c.uploadQuota,
-		MaxSessionAge: c.maxSessionAge,
+		Store:            st.Store,
+		Files:            st.Files,
+		PasswordThrottle: st.PasswordThrottle,
+		KeyThrottle:      st.KeyThrottle,
+		UploadLock:       st.UploadLock,
+		Hasher:           auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
+		Tokens:           auth.Tokens{},
+		Previewer:        media.NewPreviewer(0),
+		MaxUpload:        c.maxUpload,
+		UploadQuota:      c.uploadQuota,
+		MaxSessionAge:    c.maxSessionAge,
 	})
 	var origins []string
 	for o := range strings.SplitSeq(c.corsOrigins, ",") {
@@ -189,13 +228,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// openStore opens the store the config names: the durable file store in the data
-// folder (R-STO-1), or the memory store, which forgets everything at exit.
-func openStore(c config, log *slog.Logger) (users.Store, error) {
-	if c.store == "memory" {
-		return storage.NewMemory(), nil
+// openState opens the store the config names: the durable file store in the data
+// folder (R-STO-1), the memory store, which forgets everything at exit, or a
+// backend's. Uploads go to the backend's Files, or else to the uploads folder.
+func openState(ctx context.Context, c config, log *slog.Logger, backends []Backend) (State, error) {
+	var st State
+	switch c.store {
+	case "memory":
+		st.Store = storage.NewMemory()
+	case "file":
+		s, err := storage.OpenFile(c.data, &storage.FileOptions{Logger: log})
+		if err != nil {
+			return st, err
+		}
+		st.Store = s
+	default:
+		i := slices.IndexFunc(backends, func(b Backend) bool { return b.Name == c.store })
+		var err error
+		if st, err = backends[i].Open(ctx, log); err != nil {
+			return st, err
+		}
 	}
-	return storage.OpenFile(c.data, &storage.FileOptions{Logger: log})
+	closeState := st.Close
+	if closeState == nil {
+		closeState = func() { st.Store.Close() }
+	}
+	st.Close = closeState
+	if st.Files == nil {
+		files, closeFiles, err := openUploads(c, log) // after the store, whose lock covers <data>
+		if err != nil {
+			closeState()
+			return st, err
+		}
+		st.Files = files
+		st.Close = func() { closeFiles(); closeState() }
+	}
+	return st, nil
 }
 
 // displayAddr turns a listening address into one a client can dial: an unspecified
