@@ -11,7 +11,7 @@ type router interface {
 	Handle(pattern string, h http.Handler)
 }
 
-// addRoutes lists the whole API surface, in the order of users-api.txt.
+// addRoutes lists the whole API surface, in the order of the endpoints of docs/api.md.
 func addRoutes(mux router, svc *users.Service, o Options) {
 	log := o.Logger
 	mux.Handle("POST /users", handleRegister(svc, log, o.TrustedProxy))                          // §1 R-REG-1

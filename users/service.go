@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Limits of decisions.md §4 and §6.
+// Limits of the endpoint and security rules (docs/rules.md).
 const (
 	MaxSessions     = 50               // per user (R-LOG-2)
 	MaxPhotos       = 10               // per user (R-PHO-1)

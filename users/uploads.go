@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Uploads and photos: decisions.md §5 (R-UPL-*) and R-PHO-*.
+// Uploads and photos: R-UPL-*, R-LIM-* and R-PHO-* of docs/rules.md.
 //
 // An upload has a record in the Store (who owns the name, its type, size and preview
 // size) and bytes in Files. The Store is the one that decides who owns a name; Files
