@@ -30,7 +30,7 @@ type Throttle struct {
 }
 
 const (
-	checkLease = time.Minute            // a check under way counts at most this long
+	checkLease = time.Minute           // a check under way counts at most this long
 	retryPoll  = 50 * time.Millisecond // how soon a held-back check tries again
 )
 
