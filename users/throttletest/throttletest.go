@@ -20,7 +20,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window time.Duration, shared bool) {
 	t.Run("Blocked after limit failures, until the oldest leaves the window", func(t *testing.T) {
 		th, key := open(t), newKey()
-		t0 := time.Now().UTC().Truncate(time.Second)
+		t0 := now()
 		for i := range limit {
 			fail(t, th, key, t0.Add(time.Duration(i)*time.Second))
 		}
@@ -29,7 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	})
 	t.Run("Keys are counted apart", func(t *testing.T) {
 		th, a, b := open(t), newKey(), newKey()
-		t0 := time.Now().UTC()
+		t0 := now()
 		for range limit {
 			fail(t, th, a, t0)
 		}
@@ -37,7 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	})
 	t.Run("A success forgets the failures", func(t *testing.T) {
 		th, key := open(t), newKey()
-		t0 := time.Now().UTC()
+		t0 := now()
 		for range limit - 1 {
 			fail(t, th, key, t0)
 		}
@@ -49,7 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	})
 	t.Run("Clear forgets the failures", func(t *testing.T) {
 		th, key := open(t), newKey()
-		t0 := time.Now().UTC()
+		t0 := now()
 		for range limit {
 			fail(t, th, key, t0)
 		}
@@ -60,7 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	})
 	t.Run("Abandoned checks count nothing", func(t *testing.T) {
 		th, key := open(t), newKey()
-		t0 := time.Now().UTC()
+		t0 := now()
 		for range 3 * limit {
 			wantCheck(t, th, key, t0, users.Abandoned)
 		}
@@ -71,7 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	})
 	t.Run("Checks under way count with the failures", func(t *testing.T) {
 		th, key := open(t), newKey()
-		t0 := time.Now().UTC()
+		t0 := now()
 		for range limit - 2 {
 			fail(t, th, key, t0)
 		}
@@ -91,7 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 	if shared {
 		t.Run("Two throttles on shared state count together", func(t *testing.T) {
 			a, b, key := open(t), open(t), newKey()
-			t0 := time.Now().UTC().Truncate(time.Second)
+			t0 := now()
 			for i := range limit {
 				fail(t, []users.Throttle{a, b}[i%2], key, t0)
 			}
@@ -113,7 +113,7 @@ func Run(t *testing.T, open func(t *testing.T) users.Throttle, limit int, window
 // them are reserved and the others told to retry; when one reserved check ends, a
 // retry is let in.
 func testAtOnce(t *testing.T, a, b users.Throttle, key string, limit int) {
-	t0 := time.Now().UTC()
+	t0 := now()
 	var mu sync.Mutex
 	var ends []func(context.Context, time.Time, users.Outcome) error
 	var retries []<-chan struct{}
@@ -148,6 +148,9 @@ func testAtOnce(t *testing.T, a, b users.Throttle, key string, limit int) {
 		}
 	}
 }
+
+// now is the time as the Service gives it to throttles: UTC, to the second.
+func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
 func newKey() string { return "throttletest-" + rand.Text() }
 
