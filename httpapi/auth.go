@@ -22,9 +22,23 @@ type schemeKey struct{}
 
 // withScheme marks the routes behind h as using the challenge.
 func withScheme(challenge string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), schemeKey{}, challenge)))
-	})
+	return schemed{challenge: challenge, h: h}
+}
+
+// schemed is a route whose 401 answers carry challenge; the test mode (dev.go) reads
+// it to give a forced 401 the same header.
+type schemed struct {
+	challenge string
+	h         http.Handler
+}
+
+func (s schemed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h.ServeHTTP(w, withChallenge(r, s.challenge))
+}
+
+// withChallenge returns r marked for writeError as asking for challenge on a 401.
+func withChallenge(r *http.Request, challenge string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), schemeKey{}, challenge))
 }
 
 // authedHandler is a handler that runs for an authenticated session; token is the

@@ -154,13 +154,18 @@ func handleDeregister(svc *users.Service, log *slog.Logger) func(http.ResponseWr
 	}
 }
 
-func handleHealth(svc *users.Service, log *slog.Logger) http.Handler {
+// handleHealth answers {"status": "ok"}, with "mode": "dev" in the test mode (dev.go).
+func handleHealth(svc *users.Service, log *slog.Logger, dev bool) http.Handler {
+	answer := map[string]string{"status": "ok"}
+	if dev {
+		answer["mode"] = "dev"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.Health(); err != nil {
 			writeError(w, r, log, err) // 503 with Retry-After: the store cannot write
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, answer)
 	})
 }
 

@@ -33,7 +33,7 @@ func addRoutes(mux router, svc *users.Service, o Options) {
 	mux.Handle("POST /uploads", bearer(svc, log, handleUpload(svc, log)))                        // Files, R-UPL-1
 	mux.Handle("GET /uploads/{file}", handleGetUpload(svc, log))                                 // Files, R-UPL-2 (and HEAD)
 	mux.Handle("DELETE /uploads/{file}", bearer(svc, log, handleDeleteUpload(svc, log)))         // Files, R-LIM-3
-	mux.Handle("GET /healthz", handleHealth(svc, log))                                           // for load balancers and scripts
+	mux.Handle("GET /healthz", handleHealth(svc, log, o.Dev != nil))                             // for load balancers and scripts
 }
 
 // Routes returns the pattern of every route the server registers, in order, such as
