@@ -21,6 +21,7 @@ import (
 
 	"usersapi/auth"
 	"usersapi/httpapi"
+	"usersapi/internal/seed"
 	"usersapi/media"
 	"usersapi/storage"
 	"usersapi/users"
@@ -61,6 +62,8 @@ type config struct {
 	uploadQuota   int64 // bytes of one user's uploads (R-LIM-2)
 	// connections open at once, in all and from one address (R-SEC-6); -1 is no cap
 	maxConns, maxConnsPerClient int
+	dev                         bool // the test mode for client apps (dev.go)
+	demo                        int  // demo users to seed in the test mode (demo.go)
 }
 
 // parseFlags reads args, falling back to getenv for every flag not given.
@@ -121,6 +124,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer, bac
 		return c, err
 	}
 	fs.IntVar(&c.maxConnsPerClient, "max-conns-per-client", perClient, "connections open at once from one address; -1: no cap (env USERSD_MAX_CONNS_PER_CLIENT)")
+	dev, err := strconv.ParseBool(env("USERSD_DEV", "false"))
+	if err != nil {
+		return c, fmt.Errorf("USERSD_DEV: %v", err)
+	}
+	fs.BoolVar(&c.dev, "dev", dev, "test mode for client apps (docs/testing-clients.md): Prefer: code= forces errors, delay= slows answers, POST /dev/reset deletes all data, /dev/clock moves the clock; never in production (env USERSD_DEV)")
+	demo, err := envInt(getenv, "USERSD_DEMO", 0)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.demo, "demo", demo, fmt.Sprintf("with -dev: seed this many demo users (at most %d), three in four with a photo, at start and on every reset; their password is %q (env USERSD_DEMO)", maxDemo, seed.Password))
 	for _, b := range backends {
 		if err := b.Flags(fs, getenv); err != nil {
 			return c, err
@@ -143,6 +156,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer, bac
 	}
 	if c.uploadQuota <= 0 {
 		return c, fmt.Errorf("-upload-quota must be a positive number of bytes")
+	}
+	if c.demo < 0 || c.demo > maxDemo {
+		return c, fmt.Errorf("-demo must be 0 to %d users", maxDemo)
+	}
+	if c.demo > 0 && !c.dev {
+		return c, fmt.Errorf("-demo needs -dev: the demo users' password is published")
 	}
 	return c, nil
 }
@@ -172,33 +191,53 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-log-level: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if c.dev {
+		logDevMode(ctx, log, c) // the first line, before the store logs anything
+	}
 
 	st, err := openState(ctx, c, log, backends)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 
-	svc := users.NewService(users.Config{
-		Store:            st.Store,
-		Files:            st.Files,
-		PasswordThrottle: st.PasswordThrottle,
-		KeyThrottle:      st.KeyThrottle,
-		UploadLock:       st.UploadLock,
-		Hasher:           auth.NewHasher(auth.HasherOptions{Iterations: c.iterations}),
-		Tokens:           auth.Tokens{},
-		Previewer:        media.NewPreviewer(0),
-		MaxUpload:        c.maxUpload,
-		UploadQuota:      c.uploadQuota,
-		MaxSessionAge:    c.maxSessionAge,
-	})
+	hasher := auth.NewHasher(auth.HasherOptions{Iterations: c.iterations})
+	previewer := media.NewPreviewer(0)
+	newService := func(st State, now func() time.Time) *users.Service {
+		return users.NewService(users.Config{
+			Store:            st.Store,
+			Files:            st.Files,
+			PasswordThrottle: st.PasswordThrottle,
+			KeyThrottle:      st.KeyThrottle,
+			UploadLock:       st.UploadLock,
+			Hasher:           hasher,
+			Tokens:           auth.Tokens{},
+			Previewer:        previewer,
+			MaxUpload:        c.maxUpload,
+			UploadQuota:      c.uploadQuota,
+			MaxSessionAge:    c.maxSessionAge,
+			Now:              now,
+		})
+	}
 	var origins []string
 	for o := range strings.SplitSeq(c.corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			origins = append(origins, o)
 		}
 	}
-	handler := httpapi.NewServer(svc, httpapi.Options{Logger: log, TrustedProxy: c.trustedProxy, CORSOrigins: origins})
+	opts := httpapi.Options{Logger: log, TrustedProxy: c.trustedProxy, CORSOrigins: origins}
+	var handler http.Handler
+	if c.dev {
+		d, err := newDevServer(ctx, c, log, st, opts, newService)
+		if err != nil {
+			st.Close()
+			return err
+		}
+		defer d.close()
+		handler = d
+	} else {
+		defer st.Close()
+		handler = httpapi.NewServer(newService(st, nil), opts)
+	}
 
 	limits := httpapi.Limits{MaxConns: c.maxConns, MaxConnsPerClient: c.maxConnsPerClient}
 	ln, err := httpapi.Listen(c.addr, limits)
@@ -207,7 +246,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv := httpapi.NewHTTPServer(handler, limits, log)
 	fmt.Fprintln(stdout, "http://"+displayAddr(ln.Addr()))
-	log.Info("serving", "addr", ln.Addr().String(), "store", c.store, "data", c.data)
+	mode := "production"
+	if c.dev {
+		mode = "dev"
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "store", c.store, "data", c.data, "mode", mode)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
