@@ -409,7 +409,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		return Session{}, errBadToken
 	}
 	if now.Sub(sess.UpdatedAt) >= TouchInterval {
-		if err := s.store.UpdateSession(ctx, sess.ID, SessionUpdate{UpdatedAt: &now}); err != nil {
+		// The same condition, checked by the store in the write: of several servers
+		// that read the same stale session, one touches it and the others change
+		// nothing. Times are whole seconds (now truncates), so "before now-interval+1s"
+		// is exactly "at least TouchInterval ago".
+		touch := SessionUpdate{UpdatedAt: &now, TouchBefore: now.Add(time.Second - TouchInterval)}
+		if err := s.store.UpdateSession(ctx, sess.ID, touch); err != nil {
 			if errors.Is(err, ErrNotFound) { // ended meanwhile
 				return Session{}, errBadToken
 			}

@@ -130,6 +130,13 @@ type SessionUpdate struct {
 	UpdatedAt   *time.Time
 	DeviceName  *string
 	DeviceToken *string
+
+	// TouchBefore, when not zero, makes the update conditional: it applies only if the
+	// stored UpdatedAt is before TouchBefore; otherwise the update changes nothing and
+	// UpdateSession returns nil (ErrNotFound still if there is no such session). It makes
+	// the once-a-minute touch of R-SES-1 one write however many servers see the same
+	// stale session at once.
+	TouchBefore time.Time
 }
 
 // Hasher turns secrets (passwords, account keys) into self-describing slow hashes and
