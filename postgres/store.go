@@ -103,6 +103,10 @@ func where(cfg *pgx.ConnConfig) string {
 	return fmt.Sprintf("%s, database %q as %q", host, cfg.Database, cfg.User)
 }
 
+// Pool returns the store's connections, for the state that servers share besides the
+// store's (NewThrottle, NewLock, NewFiles).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
 // Close implements users.Store: it closes the pool, waiting for the calls in flight.
 func (s *Store) Close() error {
 	s.closed.Store(true)
