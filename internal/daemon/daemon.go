@@ -207,7 +207,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv := httpapi.NewHTTPServer(handler, limits, log)
 	fmt.Fprintln(stdout, "http://"+displayAddr(ln.Addr()))
-	log.Info("serving", "addr", ln.Addr().String(), "store", c.store, "data", c.data)
+	where := []any{"addr", ln.Addr().String(), "store", c.store}
+	if c.store == "file" {
+		where = append(where, "data", c.data)
+	}
+	log.Info("serving", where...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
