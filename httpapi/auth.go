@@ -47,6 +47,19 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, sess users.Sessi
 
 // bearer authenticates the request's Bearer token and passes its session on to h.
 func bearer(svc *users.Service, log *slog.Logger, h authedHandler) http.Handler {
+	return withToken(log, func(w http.ResponseWriter, r *http.Request, token string) {
+		sess, err := svc.Authenticate(r.Context(), token)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h(w, r, sess, token)
+	})
+}
+
+// withToken passes the request's Bearer token on to h, which authenticates it itself:
+// GET /users/me does, to read the session and its user in one step.
+func withToken(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, token string)) http.Handler {
 	return withScheme(bearerChallenge, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth, once := singleHeader(r.Header, "Authorization")
 		token, ok := bearerToken(auth)
@@ -54,12 +67,7 @@ func bearer(svc *users.Service, log *slog.Logger, h authedHandler) http.Handler 
 			writeError(w, r, log, errNoBearer)
 			return
 		}
-		sess, err := svc.Authenticate(r.Context(), token)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		h(w, r, sess, token)
+		h(w, r, token)
 	}))
 }
 

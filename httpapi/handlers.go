@@ -42,9 +42,9 @@ func handleLogin(svc *users.Service, log *slog.Logger, trustedProxy bool) func(h
 	}
 }
 
-func handleMe(svc *users.Service, log *slog.Logger) authedHandler {
-	return func(w http.ResponseWriter, r *http.Request, sess users.Session, token string) {
-		info, err := svc.Me(r.Context(), sess, token)
+func handleMe(svc *users.Service, log *slog.Logger) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, token string) {
+		info, err := svc.MeByToken(r.Context(), token)
 		if err != nil {
 			writeError(w, r, log, err)
 			return

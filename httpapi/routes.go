@@ -16,7 +16,7 @@ func addRoutes(mux router, svc *users.Service, o Options) {
 	log := o.Logger
 	mux.Handle("POST /users", handleRegister(svc, log, o.TrustedProxy))                          // §1 R-REG-1
 	mux.Handle("POST /users/login", basic(log, handleLogin(svc, log, o.TrustedProxy)))           // §2 R-LOG-1, Basic
-	mux.Handle("GET /users/me", bearer(svc, log, handleMe(svc, log)))                            // §3 R-ME-1
+	mux.Handle("GET /users/me", withToken(log, handleMe(svc, log)))                              // §3 R-ME-1
 	mux.Handle("POST /users/me/logout", bearer(svc, log, handleLogout(svc, log)))                // §4 R-OUT-1
 	mux.Handle("PUT /users/me/changePassword", bearer(svc, log, handleChangePassword(svc, log))) // §5 R-PW-1
 	mux.Handle("PUT /users/me/setAccountKey", bearer(svc, log, handleSetAccountKey(svc, log)))   // §6 R-KEY-1

@@ -6,9 +6,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,41 +17,20 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"usersapi/postgres/pgtest"
 	"usersapi/users"
 	"usersapi/users/throttletest"
 )
 
-// testPool returns a pool on a fresh database with the shared schema.
+// testPool returns the pool of a Store on a fresh database.
 func testPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	base := os.Getenv("USERSD_TEST_DB")
-	if base == "" {
-		t.Fatal("USERSD_TEST_DB is not set")
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, base)
+	s, err := Open(context.Background(), pgtest.NewDB(t), &Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := "t_" + strings.ToLower(rand.Text())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgxpool.ParseConfig(base)
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, sharedSchema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		admin.Exec(ctx, "DROP DATABASE "+name)
-		admin.Close()
-	})
-	return pool
+	t.Cleanup(func() { s.Close() })
+	return s.Pool()
 }
 
 func TestThrottle(t *testing.T) {

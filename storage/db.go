@@ -86,9 +86,10 @@ func (d *db) write(ctx context.Context, r *record) (result, error) {
 		}
 	}
 	commit, err := d.st.prepare(r)
-	if err != nil {
+	if err != nil || commit == nil {
 		// The refusal may rest on a change not yet durable (a username taken by a
-		// registration whose sync is still under way): answer once it is.
+		// registration whose sync is still under way): answer once it is. So may a
+		// write that changes nothing (a touch made meanwhile by another call).
 		seen, epoch := d.applied, d.epoch.Load()
 		d.mu.Unlock()
 		if d.journal != nil {
@@ -330,7 +331,7 @@ func (d *db) UpdateSession(ctx context.Context, id string, ch users.SessionUpdat
 		UpdatedAt:   ch.UpdatedAt,
 		DeviceName:  ch.DeviceName,
 		DeviceToken: ch.DeviceToken,
-	}})
+	}, touchBefore: ch.TouchBefore})
 	return err
 }
 

@@ -279,7 +279,9 @@ func replayJournal(path string, st *state, last bool) (*tornTail, error) {
 		if err != nil {
 			return fmt.Errorf("the %s record does not apply: %s", r.Op, users.Reason(err))
 		}
-		commit()
+		if commit != nil { // always: a journaled record carries no condition
+			commit()
+		}
 		return nil
 	})
 }

@@ -127,6 +127,41 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// TestFileTouchNotJournaled: a conditional touch whose condition fails writes nothing;
+// one that applies is journaled as a plain updateSession, without its condition, so the
+// journal format stays as it was and replays the same.
+func TestFileTouchNotJournaled(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, nil)
+	fill(t, f, "touch", 1)
+	path := onlyJournal(t, dir)
+	before := readLines(t, path)
+	later := t0.Add(time.Minute)
+	if err := f.UpdateSession(ctx, "s-touch0000", users.SessionUpdate{UpdatedAt: &later, TouchBefore: t0}); err != nil {
+		t.Fatalf("UpdateSession: %v", err)
+	}
+	if got := readLines(t, path); len(got) != len(before) {
+		t.Fatalf("a touch whose condition failed wrote %d lines", len(got)-len(before))
+	}
+	if err := f.UpdateSession(ctx, "s-touch0000", users.SessionUpdate{UpdatedAt: &later, TouchBefore: t0.Add(time.Second)}); err != nil {
+		t.Fatalf("UpdateSession: %v", err)
+	}
+	got := readLines(t, path)
+	if len(got) != len(before)+1 {
+		t.Fatalf("a touch that applied wrote %d lines, want 1", len(got)-len(before))
+	}
+	if last := got[len(got)-2]; !strings.Contains(last, `"sessionUpdate":{"updatedAt":"2026-11-25T16:12:45Z"}}`) {
+		t.Errorf("the touch was journaled as %s", last)
+	}
+	f.Close()
+	f = openFile(t, dir, nil)
+	defer f.Close()
+	sess, err := f.SessionByToken(ctx, "t-touch0000")
+	if err != nil || !sess.UpdatedAt.Equal(later) {
+		t.Errorf("after reopening: %+v, %v; want UpdatedAt %v", sess, err, later)
+	}
+}
+
 // TestFileTornTail: a last line cut short (no newline) is an unacknowledged write; it is
 // dropped with a log line, cut off the file, and the rest loads (R-STO-2).
 func TestFileTornTail(t *testing.T) {

@@ -37,6 +37,12 @@ type record struct {
 	Photo         *users.Photo   `json:"photo,omitempty"`
 	UserUpdate    *userUpdate    `json:"userUpdate,omitempty"`
 	SessionUpdate *sessionUpdate `json:"sessionUpdate,omitempty"`
+
+	// touchBefore is the condition of users.SessionUpdate.TouchBefore (updateSession).
+	// It is checked before the record is journaled and never written: a record whose
+	// condition fails changes nothing and is not journaled, and one that is journaled
+	// applies again on replay without it.
+	touchBefore time.Time
 }
 
 // userUpdate is users.UserUpdate as written in the journal.
@@ -104,7 +110,9 @@ func newStateSized(nUsers, nSessions, nUploads int) *state {
 }
 
 // prepare checks that r applies to the state without changing anything. On success it
-// returns the function that applies r; nothing may change the state in between.
+// returns the function that applies r; nothing may change the state in between. A nil
+// function and no error mean that r applies but changes nothing (a conditional touch
+// whose condition fails), so there is nothing to apply or journal.
 // Errors are those documented on users.Store.
 func (s *state) prepare(r *record) (commit func() result, err error) {
 	switch r.Op {
@@ -355,6 +363,9 @@ func (s *state) prepareUpdateSession(r *record) (func() result, error) {
 	old, ok := s.sessByID[r.Key]
 	if !ok {
 		return nil, errNoSession()
+	}
+	if !r.touchBefore.IsZero() && !old.UpdatedAt.Before(r.touchBefore) {
+		return nil, nil // touched meanwhile: nothing to do
 	}
 	e := s.byID[old.UserID]
 	ch := r.SessionUpdate

@@ -403,13 +403,24 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	if err != nil {
 		return Session{}, err
 	}
+	return s.checkSession(ctx, sess)
+}
+
+// checkSession ends the session if it is older than the configured maximum age
+// (R-SEC-3), and records its use at most once per TouchInterval (R-SES-1).
+func (s *Service) checkSession(ctx context.Context, sess Session) (Session, error) {
 	now := s.now()
 	if s.maxSessionAge > 0 && now.Sub(sess.CreatedAt) > s.maxSessionAge {
 		_ = s.store.DeleteSession(ctx, sess.ID)
 		return Session{}, errBadToken
 	}
 	if now.Sub(sess.UpdatedAt) >= TouchInterval {
-		if err := s.store.UpdateSession(ctx, sess.ID, SessionUpdate{UpdatedAt: &now}); err != nil {
+		// The same condition, checked by the store in the write: of several servers
+		// that read the same stale session, one touches it and the others change
+		// nothing. Times are whole seconds (now truncates), so "before now-interval+1s"
+		// is exactly "at least TouchInterval ago".
+		touch := SessionUpdate{UpdatedAt: &now, TouchBefore: now.Add(time.Second - TouchInterval)}
+		if err := s.store.UpdateSession(ctx, sess.ID, touch); err != nil {
 			if errors.Is(err, ErrNotFound) { // ended meanwhile
 				return Session{}, errBadToken
 			}
@@ -418,6 +429,39 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		sess.UpdatedAt = now
 	}
 	return sess, nil
+}
+
+// MeByToken is Authenticate and then Me, for GET /users/me. With a Store that is a
+// SessionUserReader, the session, the user and its sessions are one read.
+func (s *Service) MeByToken(ctx context.Context, token string) (UserInfo, error) {
+	r, ok := s.store.(SessionUserReader)
+	if !ok {
+		sess, err := s.Authenticate(ctx, token)
+		if err != nil {
+			return UserInfo{}, err
+		}
+		return s.Me(ctx, sess, token)
+	}
+	digest, ok := s.tokens.Digest(token)
+	if !ok {
+		return UserInfo{}, errBadToken
+	}
+	sess, u, sessions, err := r.SessionWithUser(ctx, digest)
+	if errors.Is(err, ErrNotFound) {
+		return UserInfo{}, errBadToken
+	}
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if sess, err = s.checkSession(ctx, sess); err != nil {
+		return UserInfo{}, err
+	}
+	for i := range sessions {
+		if sessions[i].ID == sess.ID {
+			sessions[i] = sess // as touched
+		}
+	}
+	return privateInfo(u, sess, token, sessions), nil
 }
 
 var errBadToken = Errorf(ErrUnauthorized, "The access token is missing, malformed or unknown.")

@@ -250,7 +250,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.dev {
 		mode = "dev"
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "store", c.store, "data", c.data, "mode", mode)
+	where := []any{"addr", ln.Addr().String(), "store", c.store, "mode", mode}
+	if c.store == "file" {
+		where = append(where, "data", c.data)
+	}
+	log.Info("serving", where...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -63,6 +63,7 @@ type contractTest struct {
 }
 
 var contract = []contractTest{
+	{"SessionWithUser, if the store has it, reads what SessionByToken, User and Sessions read", testSessionWithUser},
 	{"CreateUser/OK", testCreateUser},
 	{"CreateUser/ErrConflict on a taken username, nothing stored", testCreateUserConflict},
 	{"CreateUser/concurrent registrations of one username: exactly one wins (R-REG-1)", testCreateUserRace},
@@ -80,6 +81,7 @@ var contract = []contractTest{
 	{"CreateSession/ErrNotFound for an unknown user", testSessionNoUser},
 	{"Sessions/empty slice, no error, for none or an unknown user", testSessionsEmpty},
 	{"UpdateSession and DeleteSession", testUpdateDeleteSession},
+	{"UpdateSession/TouchBefore changes only an older UpdatedAt (R-SES-1)", testTouchBefore},
 	{"PutUpload/ownership, replacement and photos in use (R-UPL-1)", testPutUpload},
 	{"AddPhoto/errors and order (R-PHO-1)", testAddPhoto},
 	{"DeletePhoto/removes photo and upload record (R-PHO-2)", testDeletePhoto},
@@ -768,6 +770,63 @@ func testUpdateDeleteSession(t *testing.T, s users.Store) {
 	}
 }
 
+func testTouchBefore(t *testing.T, s users.Store) {
+	_, first := create(t, s, uniqueName("touch"))
+	read := func() users.Session {
+		t.Helper()
+		got, err := s.SessionByToken(ctx, first.TokenHash)
+		if err != nil {
+			t.Fatalf("SessionByToken: %v", err)
+		}
+		return got
+	}
+	// Stored UpdatedAt (t0) is not before TouchBefore (t0): nothing changes, not even
+	// the other fields, and no error.
+	err := s.UpdateSession(ctx, first.ID, users.SessionUpdate{UpdatedAt: ptr(t0.Add(time.Minute)), DeviceName: ptr("renamed"), TouchBefore: t0})
+	if err != nil {
+		t.Fatalf("UpdateSession with a failing TouchBefore: %v, want nil", err)
+	}
+	if got := read(); !same(got, first) {
+		t.Errorf("an UpdateSession whose TouchBefore failed changed the session: %+v, want %+v", got, first)
+	}
+	// Before it: the update applies.
+	touched := t0.Add(time.Minute)
+	if err := s.UpdateSession(ctx, first.ID, users.SessionUpdate{UpdatedAt: &touched, TouchBefore: t0.Add(time.Second)}); err != nil {
+		t.Fatalf("UpdateSession with a holding TouchBefore: %v", err)
+	}
+	want := first
+	want.UpdatedAt = touched
+	if got := read(); !same(got, want) {
+		t.Errorf("after a conditional touch: %+v, want %+v", got, want)
+	}
+	// Of many servers that saw the same stale session, one touches; the others change
+	// nothing, though they all name a later time.
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			at := touched.Add(time.Duration(i+1) * time.Minute)
+			if err := s.UpdateSession(ctx, first.ID, users.SessionUpdate{UpdatedAt: &at, TouchBefore: touched.Add(time.Second)}); err != nil {
+				t.Errorf("concurrent conditional touch: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	got := read()
+	if !got.UpdatedAt.After(touched) || got.UpdatedAt.After(touched.Add(10*time.Minute)) {
+		t.Errorf("after concurrent touches UpdatedAt is %v, want one of theirs", got.UpdatedAt)
+	}
+	second := got.UpdatedAt
+	if err := s.UpdateSession(ctx, first.ID, users.SessionUpdate{UpdatedAt: ptr(second.Add(time.Hour)), TouchBefore: touched.Add(time.Second)}); err != nil {
+		t.Fatalf("UpdateSession: %v", err)
+	}
+	if got := read(); !got.UpdatedAt.Equal(second) {
+		t.Errorf("a touch after another one's changed UpdatedAt to %v, want %v kept", got.UpdatedAt, second)
+	}
+	// No session: still ErrNotFound.
+	err = s.UpdateSession(ctx, uuid(next()), users.SessionUpdate{UpdatedAt: &touched, TouchBefore: t0.Add(time.Hour)})
+	wantErr(t, "UpdateSession(unknown) with TouchBefore", err, users.ErrNotFound)
+}
+
 func testPutUpload(t *testing.T, s users.Store) {
 	u, _ := create(t, s, uniqueName("rupert"))
 	v, _ := create(t, s, uniqueName("sybil"))
@@ -1364,4 +1423,38 @@ func testReopenIDs(t *testing.T, open func() users.Store) {
 	if _, err := s.User(ctx, a.ID); err != nil {
 		t.Errorf("User(%d) after reopening: %v", a.ID, err)
 	}
+}
+
+func testSessionWithUser(t *testing.T, s users.Store) {
+	r, ok := s.(users.SessionUserReader)
+	if !ok {
+		t.Skip("the store does not implement users.SessionUserReader")
+	}
+	u, first := create(t, s, uniqueName("both"))
+	second := newSession(uuid(next()), t0)
+	second.UserID = u.ID
+	if _, err := s.CreateSession(ctx, second, users.MaxSessions); err != nil {
+		t.Fatal(err)
+	}
+	sess, got, sessions, err := r.SessionWithUser(ctx, second.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !same(sess, second) {
+		t.Errorf("SessionWithUser session: got %+v, want %+v", sess, second)
+	}
+	if want := mustUser(t, s, u.ID); !same(got, want) {
+		t.Errorf("SessionWithUser user: got %+v, want %+v", got, want)
+	}
+	want, _ := s.Sessions(ctx, u.ID)
+	if !same(sessionSet(sessions), sessionSet(want)) || len(sessions) != 2 {
+		t.Errorf("SessionWithUser sessions: got %+v, want the 2 of Sessions %+v", sessions, want)
+	}
+	_, _, _, err = r.SessionWithUser(ctx, fmt.Sprintf("%064x", next()+1_000_000))
+	wantErr(t, "SessionWithUser of an unknown digest", err, users.ErrNotFound)
+	if _, err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = r.SessionWithUser(ctx, first.TokenHash)
+	wantErr(t, "SessionWithUser after DeleteUser", err, users.ErrNotFound)
 }

@@ -1,0 +1,9 @@
+package postgres
+
+// SetWindow sets how many users a search scans before it asks an index, and returns
+// the function that puts it back.
+func SetWindow(n int) (restore func()) {
+	old := window
+	window = n
+	return func() { window = old }
+}
