@@ -89,7 +89,10 @@ var rules = []rule{
 	{id: "R-STO-4", summary: "data file format and modes", unobservable: "storage is behind the API"},
 	{id: "R-STO-5", summary: "corrupt data stops the server", unobservable: "storage is behind the API"},
 	{id: "R-STO-6", summary: "rules hold across servers sharing a store",
-		unobservable: "no store of this server is shared by several instances"},
+		unobservable: "it takes several instances on one database"},
+	{id: "R-TEST-1", summary: "test mode off by default; -dev says so", unobservable: "an optional mode of this server; the suite judges any server"},
+	{id: "R-TEST-2", summary: "Prefer: code= and delay= in test mode only", unobservable: "an optional mode of this server; the suite judges any server"},
+	{id: "R-TEST-3", summary: "-demo N, POST /dev/reset, POST /dev/clock", unobservable: "an optional mode of this server; the suite judges any server"},
 }
 
 // ruleID matches the rule IDs of docs/rules.md.

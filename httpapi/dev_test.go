@@ -99,6 +99,8 @@ func errorKeys(t *testing.T, res response) []string {
 // TestDevForcedEveryRoute forces every code each route can give, with valid
 // credentials and a body, and checks the answer: the status, the error body saying it
 // was forced, the headers of that status, Preference-Applied, and the mode.
+//
+// R-TEST-2.
 func TestDevForcedEveryRoute(t *testing.T) {
 	e := newDevEnv(t)
 	u := e.register()
@@ -165,6 +167,8 @@ func TestDevForcedEveryRoute(t *testing.T) {
 // TestDevForcedLikeReal provokes real errors and forces the same statuses on the same
 // routes, and compares the two answers: the same header names, the same values where
 // they are deterministic, the same keys in the body.
+//
+// R-TEST-2.
 func TestDevForcedLikeReal(t *testing.T) {
 	e := newDevEnv(t)
 	taken := e.register()
@@ -293,6 +297,8 @@ func TestDevForcedLikeReal(t *testing.T) {
 
 // TestDevPreferRefused checks that a preference the server cannot honour is 400, and
 // one it does not know is ignored.
+//
+// R-TEST-2.
 func TestDevPreferRefused(t *testing.T) {
 	e := newDevEnv(t)
 	u := e.register()
@@ -337,6 +343,8 @@ func TestDevPreferRefused(t *testing.T) {
 
 // TestDevDelay checks that delay= delays the answer, alone or with code=, in one
 // Prefer header or two. Only the lower bound is checked: a loaded machine may be slow.
+//
+// R-TEST-2.
 func TestDevDelay(t *testing.T) {
 	e := newDevEnv(t)
 	timed := func(header ...string) (response, time.Duration) {
@@ -371,6 +379,8 @@ func TestDevDelay(t *testing.T) {
 
 // TestDevMode checks the marks of the test mode: the header on every answer, the mode
 // on /healthz, and Prefer allowed and its answers readable by CORS.
+//
+// R-TEST-1.
 func TestDevMode(t *testing.T) {
 	e := newDevEnv(t)
 	res := e.do("GET", "/healthz", nil)
@@ -398,6 +408,8 @@ func TestDevMode(t *testing.T) {
 
 // TestDevRoutes checks POST /dev/reset and GET and POST /dev/clock against what they
 // act on, and that Prefer leaves them alone.
+//
+// R-TEST-3.
 func TestDevRoutes(t *testing.T) {
 	e := newDevEnv(t)
 	if res := e.do("POST", "/dev/reset", nil, "Prefer", "code=500"); res.status != 204 || e.resets.Load() != 1 || res.header.Get("Preference-Applied") != "" {
@@ -423,6 +435,8 @@ func TestDevRoutes(t *testing.T) {
 
 // TestDevOff checks that without the test mode Prefer changes nothing, no answer says
 // dev, and the /dev/ routes do not exist.
+//
+// R-TEST-1.
 func TestDevOff(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()

@@ -66,6 +66,8 @@ func register(t *testing.T, url string) string {
 
 // TestDevModeSaysSo checks the three places that say the test mode is on, and that
 // without it none of them does and Prefer and the /dev/ routes are not there.
+//
+// R-TEST-1.
 func TestDevModeSaysSo(t *testing.T) {
 	url, stop := startRun(t, "-store", "memory", "-dev", "-log-level", "error")
 	status, header, body := callH(t, "GET", url+"/healthz", "")
@@ -121,6 +123,8 @@ func TestDevFlags(t *testing.T) {
 // TestDevDemo checks that -demo 200 gives search something to show: results for two
 // common letters, with photos whose files and previews are served, and that the demo
 // password logs in.
+//
+// R-TEST-3.
 func TestDevDemo(t *testing.T) {
 	url, stop := startRun(t, "-store", "memory", "-dev", "-demo", "200")
 	defer stop()
@@ -164,6 +168,8 @@ func TestDevDemo(t *testing.T) {
 
 // TestDevReset checks that POST /dev/reset takes everything away (users, sessions,
 // uploads on disk, throttles, the clock's offset) and brings the demo users back.
+//
+// R-TEST-3.
 func TestDevReset(t *testing.T) {
 	data := t.TempDir()
 	url, stop := startRun(t, "-data", data, "-dev", "-demo", "5")
@@ -252,6 +258,8 @@ func TestDevResetMemory(t *testing.T) {
 
 // TestDevClockLiftsLockout checks that moving the clock 15 minutes forward ends a
 // lockout of ten failed logins (R-SEC-4) without waiting.
+//
+// R-TEST-3.
 func TestDevClockLiftsLockout(t *testing.T) {
 	url, stop := startRun(t, "-store", "memory", "-dev")
 	defer stop()
