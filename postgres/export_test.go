@@ -7,3 +7,8 @@ func SetWindow(n int) (restore func()) {
 	window = n
 	return func() { window = old }
 }
+
+// GramsOf returns the user_grams rows of a user, for seeding a database by COPY.
+func GramsOf(username, nameLower string) (grams []string, prefix []bool) {
+	return gramsOf(username, nameLower).arrays()
+}

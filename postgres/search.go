@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -108,30 +109,101 @@ func searchGrams(ctx context.Context, tx pgx.Tx, q string, exact int64, need int
 // and on name_lower.
 func searchLike(ctx context.Context, tx pgx.Tx, q string, exact int64, need int) ([]int64, error) {
 	starts, holds := escapeLike(q)+"%", "%"+escapeLike(q)+"%"
-	prefix, err := firstMatches(ctx, tx, `username LIKE $1 AND id <> $2`, need, starts, exact)
+	prefix, err := firstMatches(ctx, tx, need,
+		cond{`starts_with(username, $1) AND id <> $2`, []any{q, exact}},
+		cond{`username LIKE $1 AND id <> $2`, []any{starts, exact}}, nil)
 	if err != nil || len(prefix) == need {
 		return prefix, err
 	}
-	rest, err := firstMatches(ctx, tx, `(username LIKE $1 OR name_lower LIKE $1) AND username NOT LIKE $3 AND id <> $2`,
-		need-len(prefix), holds, exact, starts)
+	var viaGram func() (string, error)
+	if !hasWord(q, 3) {
+		viaGram = func() (string, error) { return rarestGram(ctx, tx, q) }
+	}
+	rest, err := firstMatches(ctx, tx, need-len(prefix),
+		cond{`(strpos(username, $1) > 0 OR strpos(name_lower, $1) > 0) AND NOT starts_with(username, $1) AND id <> $2`, []any{q, exact}},
+		cond{`(username LIKE $1 OR name_lower LIKE $1) AND username NOT LIKE $3 AND id <> $2`, []any{holds, exact, starts}},
+		viaGram)
 	return append(prefix, rest...), err
 }
 
-// firstMatches returns the IDs of the first n users, by ID, for which cond holds. It
-// looks in the window first; if fewer than n match there, it asks the indexes for all
-// matches and sorts them ("id + 0" keeps the planner from walking the primary key
-// instead, which would read the whole table for a rare q). Plans are made for each
-// call's own q (QueryExecModeCacheDescribe), so that a prefix uses the username index.
-func firstMatches(ctx context.Context, tx pgx.Tx, cond string, n int, args ...any) ([]int64, error) {
-	k := "$" + strconv.Itoa(len(args)+1)
-	mode := pgx.QueryExecModeCacheDescribe
-	args = append(args, n)
-	ids, err := collectIDs(tx.Query(ctx, `SELECT id FROM (SELECT id, username, name_lower FROM users ORDER BY id LIMIT `+strconv.Itoa(window)+`) w
-		WHERE `+cond+` ORDER BY id LIMIT `+k, append([]any{mode}, args...)...))
+// cond is a condition on id, username and name_lower, with its arguments.
+type cond struct {
+	sql  string
+	args []any
+}
+
+// query returns the statement made of before, w's condition and after, with w's
+// arguments followed by more; after and more may name $n+1… (n: len(w.args)).
+func (w cond) query(before, after string, more ...any) (string, []any) {
+	args := append([]any{pgx.QueryExecModeCacheDescribe}, w.args...)
+	return before + w.sql + after, append(args, more...)
+}
+
+// firstMatches returns the IDs of the first n users, by ID, that match. It looks in
+// the window first, with scan (which strpos and starts_with make cheap per row); if
+// fewer than n match there, it asks the indexes for all the users index matches, and
+// sorts them ("id + 0" keeps the planner from walking the primary key instead, which
+// would read the whole table for a rare q). Plans are made for each call's own
+// pattern (QueryExecModeCacheDescribe), so that LIKE 'q%' uses the username index.
+//
+// With viaGram, the second step walks instead the user_grams rows of the gram it
+// returns, in ID order, checking scan on each user: for a q in which the trigram
+// index finds nothing to look up.
+func firstMatches(ctx context.Context, tx pgx.Tx, n int, scan, index cond, viaGram func() (string, error)) ([]int64, error) {
+	next := func(w cond, k int) string { return " $" + strconv.Itoa(len(w.args)+k) }
+	sql, args := scan.query(`SELECT id FROM (SELECT id, username, name_lower FROM users ORDER BY id LIMIT `+strconv.Itoa(window)+`) w WHERE `,
+		` ORDER BY id LIMIT`+next(scan, 1), n)
+	ids, err := collectIDs(tx.Query(ctx, sql, args...))
 	if err != nil || len(ids) == n {
 		return ids, err
 	}
-	return collectIDs(tx.Query(ctx, `SELECT id FROM users WHERE `+cond+` ORDER BY id + 0 LIMIT `+k, append([]any{mode}, args...)...))
+	if viaGram == nil {
+		sql, args := index.query(`SELECT id FROM users WHERE `, ` ORDER BY id + 0 LIMIT`+next(index, 1), n)
+		return collectIDs(tx.Query(ctx, sql, args...))
+	}
+	g, err := viaGram()
+	if err != nil {
+		return nil, err
+	}
+	// The fence (OFFSET 0) keeps the planner from reading users through the trigram
+	// indexes instead; the condition outside it is checked once per row.
+	sql, args = scan.query(`SELECT g.user_id FROM user_grams g,
+		LATERAL (SELECT id, username, name_lower FROM users WHERE id = g.user_id OFFSET 0) u
+		WHERE g.gram =`+next(scan, 1)+` AND NOT g.prefix AND `, ` ORDER BY g.user_id LIMIT`+next(scan, 2), g, n)
+	return collectIDs(tx.Query(ctx, sql, args...))
+}
+
+// hasWord reports whether q holds n letters or digits in a row: a trigram that the
+// trigram index can look up.
+func hasWord(q string, n int) bool {
+	run := 0
+	for _, r := range q {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// gramCountCap bounds how many user_grams rows rarestGram counts of each gram.
+const gramCountCap = 20000
+
+// rarestGram returns the two-character substring of q that the fewest users have, as
+// far as counting up to gramCountCap tells.
+func rarestGram(ctx context.Context, tx pgx.Tx, q string) (string, error) {
+	offs := starts(q)
+	var grams []string
+	for k := 0; k+2 < len(offs); k++ {
+		grams = append(grams, q[offs[k]:offs[k+2]])
+	}
+	var best string
+	err := tx.QueryRow(ctx, `SELECT g FROM unnest($1::text[]) AS g ORDER BY
+		(SELECT count(*) FROM (SELECT 1 FROM user_grams WHERE gram = g AND NOT prefix LIMIT `+strconv.Itoa(gramCountCap)+`) t) LIMIT 1`, grams).Scan(&best)
+	return best, err
 }
 
 func collectIDs(rows pgx.Rows, err error) ([]int64, error) {
