@@ -111,7 +111,7 @@ type File struct {
 	Attachment  bool   // served with Content-Disposition: attachment
 }
 
-// Register creates an account and its first session (users-api §1, R-REG-1). The answer
+// Register creates an account and its first session (api.md §1, R-REG-1). The answer
 // is the private UserInfo whose DeviceSessions[0].AccessToken is the new session's token.
 func (c *Client) Register(ctx context.Context, name, username, password string, dev users.DeviceInfo) (users.UserInfo, error) {
 	body := map[string]any{"name": name, "username": username, "password": password, "deviceInfo": dev}
@@ -120,7 +120,7 @@ func (c *Client) Register(ctx context.Context, name, username, password string, 
 	return u, err
 }
 
-// Login opens a session for the device (users-api §2, R-LOG-1, R-LOG-2); logging in again
+// Login opens a session for the device (api.md §2, R-LOG-1, R-LOG-2); logging in again
 // from the same device ID replaces that device's session. The answer is the private
 // UserInfo whose DeviceSessions[0].AccessToken is the new token.
 func (c *Client) Login(ctx context.Context, username, password string, dev users.DeviceInfo) (users.UserInfo, error) {
@@ -130,26 +130,26 @@ func (c *Client) Login(ctx context.Context, username, password string, dev users
 	return u, err
 }
 
-// Me returns the private UserInfo of the token's user (users-api §3, R-ME-1).
+// Me returns the private UserInfo of the token's user (api.md §3, R-ME-1).
 func (c *Client) Me(ctx context.Context, token string) (users.UserInfo, error) {
 	var u users.UserInfo
 	err := c.do(ctx, http.MethodGet, "/users/me", auth{token: token}, nil, &u)
 	return u, err
 }
 
-// Logout ends the token's session, and only that one (users-api §4, R-OUT-1).
+// Logout ends the token's session, and only that one (api.md §4, R-OUT-1).
 func (c *Client) Logout(ctx context.Context, token string) error {
 	return c.do(ctx, http.MethodPost, "/users/me/logout", auth{token: token}, nil, nil)
 }
 
 // ChangePassword replaces the password; every other session of the user ends
-// (users-api §5, R-PW-1). A wrong oldPassword is users.ErrForbidden.
+// (api.md §5, R-PW-1). A wrong oldPassword is users.ErrForbidden.
 func (c *Client) ChangePassword(ctx context.Context, token, oldPassword, newPassword string) error {
 	return c.do(ctx, http.MethodPut, "/users/me/changePassword", auth{token: token},
 		map[string]string{"oldPassword": oldPassword, "newPassword": newPassword}, nil)
 }
 
-// SetAccountKey sets or replaces the key that ResetPassword accepts (users-api §6,
+// SetAccountKey sets or replaces the key that ResetPassword accepts (api.md §6,
 // R-KEY-1). A wrong password is users.ErrForbidden.
 func (c *Client) SetAccountKey(ctx context.Context, token, password, accountKey string) error {
 	return c.do(ctx, http.MethodPut, "/users/me/setAccountKey", auth{token: token},
@@ -157,25 +157,25 @@ func (c *Client) SetAccountKey(ctx context.Context, token, password, accountKey 
 }
 
 // ResetPassword sets a new password with the account key, without any session
-// (users-api §7, R-RST-1); every session of the user ends. An unknown user, a user
+// (api.md §7, R-RST-1); every session of the user ends. An unknown user, a user
 // without a key and a wrong key are all users.ErrForbidden.
 func (c *Client) ResetPassword(ctx context.Context, userID int64, accountKey, newPassword string) error {
 	return c.do(ctx, http.MethodPut, "/users/resetPassword", auth{},
 		map[string]any{"userId": userID, "accountKey": accountKey, "newPassword": newPassword}, nil)
 }
 
-// UpdateUser changes the name and about text of the token's user (users-api §8, R-UPD-1).
+// UpdateUser changes the name and about text of the token's user (api.md §8, R-UPD-1).
 func (c *Client) UpdateUser(ctx context.Context, token string, up UserUpdate) error {
 	return c.do(ctx, http.MethodPut, "/users/me", auth{token: token}, up, nil)
 }
 
 // UpdateDevice changes the device name and push token of the token's session
-// (users-api §9, R-DEV-1).
+// (api.md §9, R-DEV-1).
 func (c *Client) UpdateDevice(ctx context.Context, token string, up DeviceUpdate) error {
 	return c.do(ctx, http.MethodPut, "/users/me/device", auth{token: token}, up, nil)
 }
 
-// User returns the public UserInfo of the user with the ID (users-api §10, R-GET-1).
+// User returns the public UserInfo of the user with the ID (api.md §10, R-GET-1).
 func (c *Client) User(ctx context.Context, id int64) (users.UserInfo, error) {
 	var u users.UserInfo
 	err := c.do(ctx, http.MethodGet, "/users/"+strconv.FormatInt(id, 10), auth{}, nil, &u)
@@ -183,7 +183,7 @@ func (c *Client) User(ctx context.Context, id int64) (users.UserInfo, error) {
 }
 
 // Search returns the public UserInfo of at most 50 users whose name or username contains
-// s, best matches first (users-api §11, R-SRCH-1). No match is an empty slice.
+// s, best matches first (api.md §11, R-SRCH-1). No match is an empty slice.
 func (c *Client) Search(ctx context.Context, s string) ([]users.UserInfo, error) {
 	var us []users.UserInfo
 	err := c.do(ctx, http.MethodGet, "/users/?s="+url.QueryEscape(s), auth{}, nil, &us)
@@ -194,19 +194,19 @@ func (c *Client) Search(ctx context.Context, s string) ([]users.UserInfo, error)
 }
 
 // AddPhoto makes the caller's upload named id (with the fileType it was uploaded as and
-// its exact size) a photo, the first of the user's photos (users-api §12, R-PHO-1).
+// its exact size) a photo, the first of the user's photos (api.md §12, R-PHO-1).
 func (c *Client) AddPhoto(ctx context.Context, token, id, fileType string, fileSize int64) error {
 	body := map[string]any{"photo": map[string]any{"id": id, "fileType": fileType, "fileSize": fileSize}}
 	return c.do(ctx, http.MethodPost, "/users/me/photos", auth{token: token}, body, nil)
 }
 
 // DeletePhoto removes the caller's photo with the ID, with its file and preview
-// (users-api §13, R-PHO-2).
+// (api.md §13, R-PHO-2).
 func (c *Client) DeletePhoto(ctx context.Context, token, id string) error {
 	return c.do(ctx, http.MethodDelete, "/users/me/photos/"+url.PathEscape(id), auth{token: token}, nil, nil)
 }
 
-// Deregister deletes the account and everything it owns (users-api §14, R-DEL-1). It
+// Deregister deletes the account and everything it owns (api.md §14, R-DEL-1). It
 // takes the username and password, not a token, as the API requires.
 func (c *Client) Deregister(ctx context.Context, username, password string) error {
 	return c.do(ctx, http.MethodDelete, "/users/me", auth{user: username, pass: password, basic: true}, nil, nil)

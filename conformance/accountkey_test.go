@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestSetAccountKey covers users-api §6 and R-KEY-1, with the key rules (R-FLD-5).
+// TestSetAccountKey covers api.md §6 and R-KEY-1, with the key rules (R-FLD-5).
 func TestSetAccountKey(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §6", "R-KEY-1", "R-FLD-5", "R-WIRE-3", "R-WIRE-11")
+	cites(t, "api.md §6", "R-KEY-1", "R-FLD-5", "R-WIRE-3", "R-WIRE-11")
 	alice := register(t)
 	set := func(password, key string) *response {
 		return do(t, "PUT", "/users/me/setAccountKey", bearer(alice.token),
@@ -95,12 +95,12 @@ func TestSetAccountKey(t *testing.T) {
 	})
 }
 
-// TestResetPassword covers users-api §7 and R-RST-1: reset without authentication, the
+// TestResetPassword covers api.md §7 and R-RST-1: reset without authentication, the
 // same 403 for every failure, and every session ended on success.
 func TestResetPassword(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §7", "R-RST-1", "R-WIRE-3", "R-WIRE-11", "R-FLD-3")
+	cites(t, "api.md §7", "R-RST-1", "R-WIRE-3", "R-WIRE-11", "R-FLD-3")
 	alice := register(t)
 	phoneToken, _ := alice.login(t, newDevice())
 	key := "  the account key, taken exactly as sent  "

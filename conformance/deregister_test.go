@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// TestDeregister covers users-api §14 and R-DEL-1: Basic credentials, and everything
+// TestDeregister covers api.md §14 and R-DEL-1: Basic credentials, and everything
 // of the user gone afterwards, the username free again, the id never reused.
 func TestDeregister(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §14", "R-DEL-1", "R-WIRE-3", "R-WIRE-6")
+	cites(t, "api.md §14", "R-DEL-1", "R-WIRE-3", "R-WIRE-6")
 	alice := register(t)
 	phoneToken, _ := alice.login(t, newDevice())
 
@@ -56,7 +56,7 @@ func TestDeregister(t *testing.T) {
 func TestDeregisterRemovesFiles(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §14", "R-DEL-1", "R-UPL-2")
+	cites(t, "api.md §14", "R-DEL-1", "R-UPL-2")
 	alice := register(t)
 	file := uploadOK(t, alice.token, "", "text/plain", []byte("a note"))
 	img := pngOf(t, 400, 300)

@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// TestGetUser covers users-api §10 and R-GET-1: the public UserInfo (R-OBJ-2) of any
+// TestGetUser covers api.md §10 and R-GET-1: the public UserInfo (R-OBJ-2) of any
 // user, without authentication.
 func TestGetUser(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §10", "R-GET-1", "R-OBJ-1", "R-OBJ-2")
+	cites(t, "api.md §10", "R-GET-1", "R-OBJ-1", "R-OBJ-2")
 	alice := register(t)
 
 	run(t, "Anyone gets the public UserInfo", func(t *testing.T) {

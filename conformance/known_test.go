@@ -6,7 +6,7 @@ import (
 )
 
 // knownBugs lists the checks that this project's own server is known to fail, each
-// with how it departs from decisions.md. They are skipped, with the reason in the test
+// with how it departs from docs/rules.md. They are skipped, with the reason in the test
 // log and the report, only when testing that server: in-process, or when
 // CONFORMANCE_KNOWN_BUGS=skip (as CI runs cmd/usersd). Against any other server, or with
 // CONFORMANCE_KNOWN_BUGS=run, they run like every other check. An entry goes as soon as

@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// TestLogin covers users-api §2, R-LOG-1 and R-LOG-2 (one session per device), with the
+// TestLogin covers api.md §2, R-LOG-1 and R-LOG-2 (one session per device), with the
 // Basic challenge of R-WIRE-6 and the private answer of R-OBJ-3.
 func TestLogin(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §2", "R-LOG-1", "R-LOG-2", "R-OBJ-3", "R-WIRE-6")
+	cites(t, "api.md §2", "R-LOG-1", "R-LOG-2", "R-OBJ-3", "R-WIRE-6")
 	alice := register(t)
 
 	laptop := newDevice()
@@ -164,7 +164,7 @@ func TestLogin(t *testing.T) {
 func TestSessionCap(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §2", "R-LOG-2")
+	cites(t, "api.md §2", "R-LOG-2")
 	alice := register(t)
 	// Make the register session strictly the oldest, to the second, and do not use it:
 	// its updatedAt stays its createdAt.

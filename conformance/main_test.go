@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// Configuration comes from the environment, as in complement; the report path may also
-// be given as a flag.
+// Configuration comes from the environment, as in complement; the report's path and the
+// address its links point to may also be given as flags.
 var (
 	reportPath = flag.String("conformance.report", "",
 		"write a markdown table of rule -> pass/fail/skip to this file (env CONFORMANCE_REPORT)")
+	docsFlag = flag.String("conformance.docs", "",
+		"the URL or path of the docs folder the report links its rules to (env CONFORMANCE_DOCS); "+
+			"default: the path from the report to this repository's docs folder")
 
 	// baseURL is the server under test, without a trailing slash.
 	baseURL string

@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// TestMe covers users-api §3 and R-ME-1: the private UserInfo of the caller, whose own
+// TestMe covers api.md §3 and R-ME-1: the private UserInfo of the caller, whose own
 // session comes first with its token (R-OBJ-3), and the Bearer challenge (R-WIRE-6).
 func TestMe(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §3", "R-ME-1", "R-OBJ-1", "R-OBJ-3", "R-WIRE-6")
+	cites(t, "api.md §3", "R-ME-1", "R-OBJ-1", "R-OBJ-3", "R-WIRE-6")
 	alice := register(t)
 	phone := newDevice()
 	phoneToken, _ := alice.login(t, phone)
@@ -79,11 +79,11 @@ func TestMe(t *testing.T) {
 	})
 }
 
-// TestLogout covers users-api §4 and R-OUT-1: logout ends the caller's session only.
+// TestLogout covers api.md §4 and R-OUT-1: logout ends the caller's session only.
 func TestLogout(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §4", "R-OUT-1", "R-WIRE-3", "R-WIRE-6")
+	cites(t, "api.md §4", "R-OUT-1", "R-WIRE-3", "R-WIRE-6")
 	alice := register(t)
 	phone := newDevice()
 	phoneToken, _ := alice.login(t, phone)

@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// TestChangePassword covers users-api §5 and R-PW-1, with the password rules (R-FLD-3)
+// TestChangePassword covers api.md §5 and R-PW-1, with the password rules (R-FLD-3)
 // and the order of checks (R-WIRE-11: a bad new password is 400 even when the old one
 // is wrong).
 func TestChangePassword(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §5", "R-PW-1", "R-FLD-3", "R-WIRE-11", "R-WIRE-3")
+	cites(t, "api.md §5", "R-PW-1", "R-FLD-3", "R-WIRE-11", "R-WIRE-3")
 	alice := register(t)
 	phoneToken, _ := alice.login(t, newDevice())
 	change := func(token, oldPassword, newPassword string) *response {

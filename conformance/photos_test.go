@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// TestPhotos covers users-api §12 and §13, R-PHO-1 and R-PHO-2, with the MediaInfo of
+// TestPhotos covers api.md §12 and §13, R-PHO-1 and R-PHO-2, with the MediaInfo of
 // R-OBJ-6 and the preview size of R-UPL-3.
 func TestPhotos(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §12", "users-api §13", "R-PHO-1", "R-PHO-2", "R-OBJ-6", "R-UPL-3", "R-WIRE-3")
+	cites(t, "api.md §12", "api.md §13", "R-PHO-1", "R-PHO-2", "R-OBJ-6", "R-UPL-3", "R-WIRE-3")
 	alice, bob := register(t), register(t)
 	big := pngOf(t, 1200, 800)
 	small := pngOf(t, 100, 50)
@@ -162,7 +162,7 @@ func TestPhotos(t *testing.T) {
 func TestPhotoLimit(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §12", "R-PHO-1")
+	cites(t, "api.md §12", "R-PHO-1")
 	alice := register(t)
 	data := pngOf(t, 20, 20)
 	var ids []string

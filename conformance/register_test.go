@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-// TestRegister covers users-api §1 and R-REG-1, with the objects it answers (R-OBJ-1,
+// TestRegister covers api.md §1 and R-REG-1, with the objects it answers (R-OBJ-1,
 // R-OBJ-3, R-OBJ-4, R-OBJ-5), the token format (R-SEC-2) and the request rules it shows
 // (R-WIRE-7 unknown fields and null, R-WIRE-9 UUID case).
 func TestRegister(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §1", "R-REG-1", "R-OBJ-1", "R-OBJ-3", "R-OBJ-4", "R-OBJ-5", "R-SEC-2", "R-WIRE-2", "R-WIRE-9")
+	cites(t, "api.md §1", "R-REG-1", "R-OBJ-1", "R-OBJ-3", "R-OBJ-4", "R-OBJ-5", "R-SEC-2", "R-WIRE-2", "R-WIRE-9")
 
 	username := uniqueUsername()
 	deviceID := newUUID()
@@ -174,7 +174,7 @@ func TestRegister(t *testing.T) {
 func TestRegisterRace(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §1", "R-REG-1", "R-FLD-2", "R-SEC-5")
+	cites(t, "api.md §1", "R-REG-1", "R-FLD-2", "R-SEC-5")
 
 	reader := register(t)
 	username := uniqueUsername()

@@ -4,26 +4,31 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 )
 
-// rule is one entry of the rule catalogue: the IDs of decisions.md with a short summary,
-// and for the rules no HTTP test can observe, why.
+// rule is one entry of the rule catalogue: the IDs of docs/rules.md with a short
+// summary, and for the rules no HTTP test can observe, why.
 type rule struct {
 	id, summary  string
 	unobservable string // non-empty: why the suite cannot check the rule over HTTP
 }
 
-// rules lists every rule of decisions.md, in its order. The report shows each with the
-// outcome of the tests that cite it.
+// rules lists every rule of docs/rules.md, in its order. The report shows each with the
+// outcome of the tests that cite it, linked to its heading there. TestCatalogueIsRulesPage
+// keeps the two alike: the same IDs in the same order, and unobservable exactly for the
+// rules that page lists as ones the suite cannot check.
 var rules = []rule{
-	{id: "R-WIRE-1", summary: "paths exactly as in users-api, /users?s= and /users/?s= alike"},
+	{id: "R-WIRE-1", summary: "the paths of the endpoint table, /users?s= and /users/?s= alike"},
 	{id: "R-WIRE-2", summary: "JSON success bodies are application/json; charset=utf-8"},
 	{id: "R-WIRE-3", summary: "OK is 200 with an empty body, Content-Length: 0"},
 	{id: "R-WIRE-4", summary: `every error is {"error": true, "reason": "…"}`},
@@ -71,8 +76,7 @@ var rules = []rule{
 	{id: "R-LIM-3", summary: "DELETE /uploads: owner only, 404 for others, 409 for a photo"},
 	{id: "R-SEC-1", summary: "PBKDF2 hashes", unobservable: "hashes are never on the wire"},
 	{id: "R-SEC-2", summary: "tokens: 43 characters of base64url"},
-	{id: "R-SEC-3", summary: "tokens do not expire by age by default",
-		unobservable: "would need to wait; the ways sessions end are checked by their own rules"},
+	{id: "R-SEC-3", summary: "no expiry by age by default; sessions end only in the listed ways"},
 	{id: "R-SEC-3a", summary: "weak stored hashes never verify", unobservable: "stored hashes are never on the wire"},
 	{id: "R-SEC-4", summary: "10 failures -> 429 with Retry-After; two counters"},
 	{id: "R-SEC-5", summary: "bounded hashing: 503 with Retry-After, reads served during a storm"},
@@ -84,10 +88,19 @@ var rules = []rule{
 	{id: "R-STO-3", summary: "write cost independent of data size", unobservable: "storage is behind the API"},
 	{id: "R-STO-4", summary: "data file format and modes", unobservable: "storage is behind the API"},
 	{id: "R-STO-5", summary: "corrupt data stops the server", unobservable: "storage is behind the API"},
+	{id: "R-STO-6", summary: "rules hold across servers sharing a store",
+		unobservable: "it takes several instances on one database"},
+	{id: "R-TEST-1", summary: "test mode off by default; -dev says so", unobservable: "an optional mode of this server; the suite judges any server"},
+	{id: "R-TEST-2", summary: "Prefer: code= and delay= in test mode only", unobservable: "an optional mode of this server; the suite judges any server"},
+	{id: "R-TEST-3", summary: "-demo N, POST /dev/reset, POST /dev/clock", unobservable: "an optional mode of this server; the suite judges any server"},
 }
 
-// ruleID matches the rule IDs of decisions.md.
+// ruleID matches the rule IDs of docs/rules.md.
 var ruleID = regexp.MustCompile(`\bR-[A-Z]+-[0-9]+[a-z]?\b`)
+
+// endpointRef matches a citation of a numbered endpoint section of docs/api.md
+// ("api.md §5"), and captures its number.
+var endpointRef = regexp.MustCompile(`^api\.md §([0-9]+)$`)
 
 // citation is one test's claim to check some rules, and how that test ended.
 type citation struct {
@@ -102,14 +115,15 @@ var citations struct {
 	knownSkipped []string // tests skipped as known bugs of the server under test
 }
 
-// cites records that the test checks the users-api sections and rules named in refs
-// ("users-api §5", "R-PW-1"). The report reads the outcome of every citing test.
+// cites records that the test checks the rules and the endpoint sections of docs/api.md
+// named in refs ("R-PW-1", "api.md §5"). The report reads the outcome of every citing
+// test.
 func cites(t *testing.T, refs ...string) {
 	t.Helper()
 	skipIfKnownBug(t)
 	for _, r := range refs {
-		if !ruleID.MatchString(r) && !strings.HasPrefix(r, "users-api §") {
-			t.Fatalf("cites(%q): not a rule ID or a users-api section", r)
+		if !ruleID.MatchString(r) && !endpointRef.MatchString(r) {
+			t.Fatalf("cites(%q): not a rule ID or an api.md section", r)
 		}
 	}
 	c := &citation{test: t.Name(), refs: refs}
@@ -147,9 +161,17 @@ func (o outcome) result() string {
 	return "not run"
 }
 
-// writeReport writes the markdown report of every rule and section cited by the tests
-// that ran.
+// writeReport writes the markdown report of every rule and endpoint section cited by
+// the tests that ran, with links to the docs at docsLink(path).
 func writeReport(path, where string, elapsed time.Duration) error {
+	return os.WriteFile(path, []byte(report(where, elapsed, docsLink(path))), 0o644)
+}
+
+// report returns the markdown report of every rule and endpoint section cited by the
+// tests that ran so far. Each rule links to its heading in docs/rules.md, and each
+// endpoint section to its heading in docs/api.md, under docs, the address of the docs
+// folder; with docs "", nothing is linked.
+func report(where string, elapsed time.Duration, docs string) string {
 	citations.Lock()
 	byRef := map[string]*outcome{}
 	for _, c := range citations.list {
@@ -193,7 +215,7 @@ func writeReport(path, where string, elapsed time.Duration) error {
 		catalogued[r.id] = true
 		o := byRef[r.id]
 		if r.unobservable != "" && o == nil {
-			fmt.Fprintf(&b, "| %s | %s | n/a | %s |\n", r.id, r.summary, r.unobservable)
+			fmt.Fprintf(&b, "| %s | %s | n/a | %s |\n", ruleLink(docs, r.id), r.summary, r.unobservable)
 			continue
 		}
 		result := o.resultOrNone()
@@ -203,12 +225,12 @@ func writeReport(path, where string, elapsed time.Duration) error {
 				break
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.id, r.summary, result, o.tests())
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", ruleLink(docs, r.id), r.summary, result, o.tests())
 	}
 	var sections, unknown []string
 	for ref := range byRef {
 		switch {
-		case strings.HasPrefix(ref, "users-api §"):
+		case endpointRef.MatchString(ref):
 			sections = append(sections, ref)
 		case !catalogued[ref]:
 			unknown = append(unknown, ref)
@@ -220,9 +242,10 @@ func writeReport(path, where string, elapsed time.Duration) error {
 	slices.SortFunc(sections, func(a, b string) int {
 		return cmp.Compare(sectionNumber(a), sectionNumber(b))
 	})
-	b.WriteString("\n| users-api section | Result | Tests |\n|---|---|---|\n")
+	anchors := endpointAnchors()
+	b.WriteString("\n| api.md endpoint | Result | Tests |\n|---|---|---|\n")
 	for _, s := range sections {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", s, byRef[s].result(), byRef[s].tests())
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", sectionLink(docs, s, anchors), byRef[s].result(), byRef[s].tests())
 	}
 	if len(known) > 0 {
 		b.WriteString("\nSkipped as known bugs of this project's server (CONFORMANCE_KNOWN_BUGS=run runs them):\n\n")
@@ -230,7 +253,7 @@ func writeReport(path, where string, elapsed time.Duration) error {
 			fmt.Fprintf(&b, "- %s (%s): %s\n", name, knownBugs[name].rule, knownBugs[name].reason)
 		}
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return b.String()
 }
 
 func (o *outcome) resultOrNone() string {
@@ -259,7 +282,99 @@ func (o *outcome) tests() string {
 }
 
 func sectionNumber(ref string) int {
-	var n int
-	fmt.Sscanf(strings.TrimPrefix(ref, "users-api §"), "%d", &n)
+	m := endpointRef.FindStringSubmatch(ref)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// localDocs is this repository's docs folder, seen from the folder of the suite's
+// package, where go test runs it.
+const localDocs = "../docs"
+
+// docsLink returns the address of the docs folder that the report written to
+// reportPath links to: -conformance.docs or CONFORMANCE_DOCS when given (a URL or a
+// path, used as it is), else the relative path from the report's folder to this
+// repository's docs folder, so that the links work wherever the report is written. It
+// is "" (no links) when neither is given and the docs folder has no rules.md.
+func docsLink(reportPath string) string {
+	if v := cmp.Or(*docsFlag, os.Getenv("CONFORMANCE_DOCS")); v != "" {
+		return strings.TrimRight(v, "/")
+	}
+	docs, err := filepath.Abs(localDocs)
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(docs, "rules.md")); err != nil {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Dir(reportPath))
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(dir, docs)
+	if err != nil {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
+
+// ruleLink returns the rule ID as a link to its heading in rules.md under docs, or
+// the bare ID when docs is "". A heading's anchor is its ID in lower case.
+func ruleLink(docs, id string) string {
+	if docs == "" {
+		return id
+	}
+	return "[" + id + "](" + docs + "/rules.md#" + strings.ToLower(id) + ")"
+}
+
+// sectionLink returns an "api.md §N" reference as a link to that section of api.md
+// under docs, or as it is when docs is "" or the section's anchor is not known.
+func sectionLink(docs, ref string, anchors map[int]string) string {
+	a, ok := anchors[sectionNumber(ref)]
+	if docs == "" || !ok {
+		return ref
+	}
+	return "[" + ref + "](" + docs + "/api.md#" + a + ")"
+}
+
+// endpointAnchors returns the anchors of the numbered endpoint sections of this
+// repository's docs/api.md ("### 5. Change password: …"), by number; none when the page
+// cannot be read.
+func endpointAnchors() map[int]string {
+	out := map[int]string{}
+	b, err := os.ReadFile(filepath.Join(localDocs, "api.md"))
+	if err != nil {
+		return out
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		text, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "### ")
+		if !ok {
+			continue
+		}
+		num, _, ok := strings.Cut(text, ". ")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			continue
+		}
+		out[n] = headingAnchor(text)
+	}
+	return out
+}
+
+// headingAnchor returns the anchor GitHub gives a heading: its text in lower case, a
+// space becoming '-', and every character but letters, digits, '-' and '_' dropped.
+func headingAnchor(text string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(text)) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }

@@ -8,12 +8,12 @@ import (
 	"testing"
 )
 
-// TestSearch covers users-api §11 and R-SRCH-1: case-insensitive substring search on
+// TestSearch covers api.md §11 and R-SRCH-1: case-insensitive substring search on
 // name and username, ordered exact, prefix, rest, ties by id; both paths of R-WIRE-1.
 func TestSearch(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §11", "R-SRCH-1", "R-WIRE-1", "R-OBJ-2", "R-WIRE-10")
+	cites(t, "api.md §11", "R-SRCH-1", "R-WIRE-1", "R-OBJ-2", "R-WIRE-10")
 	tok := "q" + randomString(9)
 	// Registered one after the other, so their ids rise in this order.
 	inName := registerAs(t, "Dr "+strings.ToUpper(tok)+" Who", uniqueUsername(), "a long password")
@@ -89,7 +89,7 @@ func TestSearch(t *testing.T) {
 func TestSearchLimit(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §11", "R-SRCH-1")
+	cites(t, "api.md §11", "R-SRCH-1")
 	marker := "lim" + randomString(8)
 	var (
 		mu  sync.Mutex

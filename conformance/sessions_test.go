@@ -146,3 +146,49 @@ func TestUUIDCase(t *testing.T) {
 	}
 	wantTokenEnded(t, first, "the session of the upper-case device id")
 }
+
+// TestSessionEnds covers R-SEC-3: a session ends only in the ways the rule lists. What
+// else the user does (update the profile or a device, set an account key, fail a
+// password or key check, log in on another device and out again there) ends none of
+// its sessions. That tokens do not expire by age would take waiting, and a server may
+// run with a maximum age; the listed ways are checked under their own rules (R-OUT-1,
+// R-LOG-2, R-PW-1, R-RST-1, R-DEL-1).
+func TestSessionEnds(t *testing.T) {
+	server(t)
+	t.Parallel()
+	cites(t, "R-SEC-3", "R-OUT-1")
+	alice := register(t)
+	phone, _ := alice.login(t, newDevice())
+	key := "a key of " + randomString(20)
+	stillWorking := func(t *testing.T, after string) {
+		t.Helper()
+		wantTokenWorks(t, alice.token, "the first session, after "+after)
+		wantTokenWorks(t, phone, "the phone's session, after "+after)
+	}
+
+	run(t, "Updating the profile or a device ends no session", func(t *testing.T) {
+		do(t, "PUT", "/users/me", bearer(alice.token), jsonOf(map[string]any{"name": "Renamed", "about": "still here"})).wantOK(t)
+		do(t, "PUT", "/users/me/device", bearer(phone), jsonOf(map[string]any{"deviceName": "Renamed phone"})).wantOK(t)
+		stillWorking(t, "updates of the profile and a device")
+	})
+	run(t, "Setting an account key ends no session", func(t *testing.T) {
+		do(t, "PUT", "/users/me/setAccountKey", bearer(alice.token),
+			jsonOf(map[string]any{"password": alice.password, "accountKey": key})).wantOK(t)
+		stillWorking(t, "setting an account key")
+	})
+	run(t, "Failed checks of the password or the key end no session", func(t *testing.T) {
+		wantLogin(t, alice.username, "a wrong password", 401, "a login with a wrong password")
+		do(t, "PUT", "/users/me/changePassword", bearer(phone),
+			jsonOf(map[string]any{"oldPassword": "a wrong password", "newPassword": "a new password"})).wantError(t, 403)
+		reset(t, alice.id, "not "+key, "a new password").wantError(t, 403)
+		stillWorking(t, "failed checks")
+	})
+	run(t, "A login on another device, and its logout, end no other session", func(t *testing.T) {
+		tablet, _ := alice.login(t, newDevice())
+		do(t, "POST", "/users/me/logout", bearer(tablet)).wantOK(t)
+		stillWorking(t, "a login and a logout on a third device")
+		if n := len(array(t, me(t, alice.token), "deviceSessions")); n != 2 {
+			t.Errorf("got %d sessions, want 2: the first and the phone's", n)
+		}
+	})
+}

@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// TestUpdateUser covers users-api §8 and R-UPD-1, with the name and about rules (R-FLD-1,
+// TestUpdateUser covers api.md §8 and R-UPD-1, with the name and about rules (R-FLD-1,
 // R-FLD-4), code-point lengths (R-WIRE-10) and null meaning "not given" (R-WIRE-7).
 func TestUpdateUser(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §8", "R-UPD-1", "R-FLD-1", "R-FLD-4", "R-WIRE-3", "R-WIRE-7", "R-WIRE-10")
+	cites(t, "api.md §8", "R-UPD-1", "R-FLD-1", "R-FLD-4", "R-WIRE-3", "R-WIRE-7", "R-WIRE-10")
 	alice := register(t)
 	update := func(body string) *response {
 		return do(t, "PUT", "/users/me", bearer(alice.token), rawJSON(body))
@@ -104,12 +104,12 @@ func TestUpdateUser(t *testing.T) {
 	})
 }
 
-// TestUpdateDevice covers users-api §9 and R-DEV-1: the caller's session's device name
+// TestUpdateDevice covers api.md §9 and R-DEV-1: the caller's session's device name
 // and push token, with their rules (R-FLD-6, R-OBJ-5).
 func TestUpdateDevice(t *testing.T) {
 	server(t)
 	t.Parallel()
-	cites(t, "users-api §9", "R-DEV-1", "R-FLD-6", "R-OBJ-5", "R-WIRE-3", "R-WIRE-7")
+	cites(t, "api.md §9", "R-DEV-1", "R-FLD-6", "R-OBJ-5", "R-WIRE-3", "R-WIRE-7")
 	alice := register(t)
 	phone := newDevice()
 	phone["name"], phone["token"] = "Phone", "phone-push-token"

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// TestRoutes covers R-WIRE-1 and R-WIRE-5: the paths of users-api and no others, with
+// TestRoutes covers R-WIRE-1 and R-WIRE-5: the paths of docs/rules.md and no others, with
 // JSON 404 and 405 (with Allow) answers from the router itself.
 func TestRoutes(t *testing.T) {
 	server(t)

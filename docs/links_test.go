@@ -48,7 +48,7 @@ func anchors(t *testing.T, page string) map[string]bool {
 // TestLinks checks the links of the pages this package keeps: every page linked to
 // exists (or is on its way), and every #anchor names a heading of its page.
 func TestLinks(t *testing.T) {
-	for _, page := range []string{"api.md", "architecture.md"} {
+	for _, page := range []string{"api.md", "architecture.md", "rules.md", "conformance.md", "testing-clients.md"} {
 		for i, l := range readLines(t, page) {
 			for _, m := range linkRe.FindAllStringSubmatch(l, -1) {
 				target := m[1]

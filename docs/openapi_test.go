@@ -178,6 +178,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Error":                 reflect.TypeFor[errorBody](),
 	"Health": reflect.TypeFor[struct {
 		Status string `json:"status"`
+		Mode   string `json:"mode,omitempty"` // only in the test mode (-dev)
 	}](),
 }
 

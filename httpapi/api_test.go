@@ -17,7 +17,7 @@ import (
 	"usersapi/users"
 )
 
-// TestRegister covers users-api §1, R-REG-1, R-OBJ-1/3/4/5, R-WIRE-2/8.
+// TestRegister covers api.md §1, R-REG-1, R-OBJ-1/3/4/5, R-WIRE-2/8.
 func TestRegister(t *testing.T) {
 	e := newEnv(t)
 	dev := newDevice()
@@ -160,7 +160,7 @@ func TestBadRequests(t *testing.T) {
 	})
 }
 
-// TestLogin covers users-api §2, R-LOG-1, R-LOG-2, R-WIRE-6.
+// TestLogin covers api.md §2, R-LOG-1, R-LOG-2, R-WIRE-6.
 func TestLogin(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
@@ -233,7 +233,7 @@ func TestBearer(t *testing.T) {
 	wantStatus(t, "lower-case scheme", e.do("GET", "/users/me", nil, "Authorization", "bearer "+u.token), 200)
 }
 
-// TestLogout covers users-api §4, R-OUT-1.
+// TestLogout covers api.md §4, R-OUT-1.
 func TestLogout(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
@@ -248,7 +248,7 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-// TestChangePassword covers users-api §5, R-PW-1 and R-WIRE-11.
+// TestChangePassword covers api.md §5, R-PW-1 and R-WIRE-11.
 func TestChangePassword(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
@@ -267,7 +267,7 @@ func TestChangePassword(t *testing.T) {
 	wantStatus(t, "new password", e.do("POST", "/users/login", map[string]any{"deviceInfo": newDevice()}, basicH(u.username, "new password")...), 200)
 }
 
-// TestAccountKeyAndReset covers users-api §6-7, R-KEY-1, R-RST-1.
+// TestAccountKeyAndReset covers api.md §6-7, R-KEY-1, R-RST-1.
 func TestAccountKeyAndReset(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
@@ -308,7 +308,7 @@ func TestAccountKeyAndReset(t *testing.T) {
 	wantStatus(t, "POST alias", e.do("POST", "/users/resetPassword", map[string]any{"userId": u.id, "accountKey": key, "newPassword": "third password"}), 200)
 }
 
-// TestUpdateUserAndDevice covers users-api §8-9, R-UPD-1, R-DEV-1, R-WIRE-7 (null).
+// TestUpdateUserAndDevice covers api.md §8-9, R-UPD-1, R-DEV-1, R-WIRE-7 (null).
 func TestUpdateUserAndDevice(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()
@@ -335,7 +335,7 @@ func TestUpdateUserAndDevice(t *testing.T) {
 	}
 }
 
-// TestGetUserAndSearch covers users-api §10-11, R-GET-1, R-SRCH-1, R-OBJ-2.
+// TestGetUserAndSearch covers api.md §10-11, R-GET-1, R-SRCH-1, R-OBJ-2.
 func TestGetUserAndSearch(t *testing.T) {
 	e := newEnv(t)
 	reg := func(name, username string) int64 {
@@ -382,7 +382,7 @@ func TestGetUserAndSearch(t *testing.T) {
 	wantStatus(t, "65 characters", e.do("GET", "/users?s="+strings.Repeat("a", 65), nil), 400)
 }
 
-// TestDeregister covers users-api §14, R-DEL-1.
+// TestDeregister covers api.md §14, R-DEL-1.
 func TestDeregister(t *testing.T) {
 	e := newEnv(t)
 	u := e.register()

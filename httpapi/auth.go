@@ -22,9 +22,23 @@ type schemeKey struct{}
 
 // withScheme marks the routes behind h as using the challenge.
 func withScheme(challenge string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), schemeKey{}, challenge)))
-	})
+	return schemed{challenge: challenge, h: h}
+}
+
+// schemed is a route whose 401 answers carry challenge; the test mode (dev.go) reads
+// it to give a forced 401 the same header.
+type schemed struct {
+	challenge string
+	h         http.Handler
+}
+
+func (s schemed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h.ServeHTTP(w, withChallenge(r, s.challenge))
+}
+
+// withChallenge returns r marked for writeError as asking for challenge on a 401.
+func withChallenge(r *http.Request, challenge string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), schemeKey{}, challenge))
 }
 
 // authedHandler is a handler that runs for an authenticated session; token is the
@@ -33,6 +47,19 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, sess users.Sessi
 
 // bearer authenticates the request's Bearer token and passes its session on to h.
 func bearer(svc *users.Service, log *slog.Logger, h authedHandler) http.Handler {
+	return withToken(log, func(w http.ResponseWriter, r *http.Request, token string) {
+		sess, err := svc.Authenticate(r.Context(), token)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h(w, r, sess, token)
+	})
+}
+
+// withToken passes the request's Bearer token on to h, which authenticates it itself:
+// GET /users/me does, to read the session and its user in one step.
+func withToken(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request, token string)) http.Handler {
 	return withScheme(bearerChallenge, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth, once := singleHeader(r.Header, "Authorization")
 		token, ok := bearerToken(auth)
@@ -40,12 +67,7 @@ func bearer(svc *users.Service, log *slog.Logger, h authedHandler) http.Handler 
 			writeError(w, r, log, errNoBearer)
 			return
 		}
-		sess, err := svc.Authenticate(r.Context(), token)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		h(w, r, sess, token)
+		h(w, r, token)
 	}))
 }
 

@@ -42,9 +42,9 @@ func handleLogin(svc *users.Service, log *slog.Logger, trustedProxy bool) func(h
 	}
 }
 
-func handleMe(svc *users.Service, log *slog.Logger) authedHandler {
-	return func(w http.ResponseWriter, r *http.Request, sess users.Session, token string) {
-		info, err := svc.Me(r.Context(), sess, token)
+func handleMe(svc *users.Service, log *slog.Logger) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, token string) {
+		info, err := svc.MeByToken(r.Context(), token)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -154,13 +154,18 @@ func handleDeregister(svc *users.Service, log *slog.Logger) func(http.ResponseWr
 	}
 }
 
-func handleHealth(svc *users.Service, log *slog.Logger) http.Handler {
+// handleHealth answers {"status": "ok"}, with "mode": "dev" in the test mode (dev.go).
+func handleHealth(svc *users.Service, log *slog.Logger, dev bool) http.Handler {
+	answer := map[string]string{"status": "ok"}
+	if dev {
+		answer["mode"] = "dev"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.Health(); err != nil {
 			writeError(w, r, log, err) // 503 with Retry-After: the store cannot write
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, answer)
 	})
 }
 

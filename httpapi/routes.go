@@ -11,12 +11,12 @@ type router interface {
 	Handle(pattern string, h http.Handler)
 }
 
-// addRoutes lists the whole API surface, in the order of users-api.txt.
+// addRoutes lists the whole API surface, in the order of the endpoints of docs/api.md.
 func addRoutes(mux router, svc *users.Service, o Options) {
 	log := o.Logger
 	mux.Handle("POST /users", handleRegister(svc, log, o.TrustedProxy))                          // §1 R-REG-1
 	mux.Handle("POST /users/login", basic(log, handleLogin(svc, log, o.TrustedProxy)))           // §2 R-LOG-1, Basic
-	mux.Handle("GET /users/me", bearer(svc, log, handleMe(svc, log)))                            // §3 R-ME-1
+	mux.Handle("GET /users/me", withToken(log, handleMe(svc, log)))                              // §3 R-ME-1
 	mux.Handle("POST /users/me/logout", bearer(svc, log, handleLogout(svc, log)))                // §4 R-OUT-1
 	mux.Handle("PUT /users/me/changePassword", bearer(svc, log, handleChangePassword(svc, log))) // §5 R-PW-1
 	mux.Handle("PUT /users/me/setAccountKey", bearer(svc, log, handleSetAccountKey(svc, log)))   // §6 R-KEY-1
@@ -33,7 +33,7 @@ func addRoutes(mux router, svc *users.Service, o Options) {
 	mux.Handle("POST /uploads", bearer(svc, log, handleUpload(svc, log)))                        // Files, R-UPL-1
 	mux.Handle("GET /uploads/{file}", handleGetUpload(svc, log))                                 // Files, R-UPL-2 (and HEAD)
 	mux.Handle("DELETE /uploads/{file}", bearer(svc, log, handleDeleteUpload(svc, log)))         // Files, R-LIM-3
-	mux.Handle("GET /healthz", handleHealth(svc, log))                                           // for load balancers and scripts
+	mux.Handle("GET /healthz", handleHealth(svc, log, o.Dev != nil))                             // for load balancers and scripts
 }
 
 // Routes returns the pattern of every route the server registers, in order, such as

@@ -26,6 +26,9 @@ type Options struct {
 	TrustedProxy bool
 	// CORSOrigins lists the browser origins allowed to call the API ("*" for any).
 	CORSOrigins []string
+	// Dev, if not nil, turns on the test mode of docs/testing-clients.md (dev.go):
+	// Prefer: code= and delay=, the /dev/ routes, and the mode on every answer.
+	Dev *Dev
 }
 
 // NewServer returns the http.Handler of the whole API.
@@ -34,11 +37,19 @@ func NewServer(svc *users.Service, o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
-	addRoutes(mux, svc, o)
+	if o.Dev != nil {
+		addRoutes(devRouter{mux, o.Logger}, svc, o)
+		addDevRoutes(mux, o.Dev, o.Logger)
+	} else {
+		addRoutes(mux, svc, o)
+	}
 	var h http.Handler = jsonFallbacks(o.Logger, mux)
 	h = recoverPanics(o.Logger, h)
 	if len(o.CORSOrigins) > 0 {
-		h = cors(o.CORSOrigins, h)
+		h = cors(o.CORSOrigins, o.Dev != nil, h)
+	}
+	if o.Dev != nil {
+		h = devMode(h)
 	}
 	return logRequests(o.Logger, h)
 }
@@ -128,9 +139,15 @@ func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
 var errPanic = errors.New("handler panicked")
 
 // cors answers preflight requests and marks answers readable by the allowed origins,
-// so that web clients served from another origin (a dev server) can call the API.
-func cors(origins []string, h http.Handler) http.Handler {
+// so that web clients served from another origin (a dev server) can call the API. In
+// the test mode they may send Prefer and read what answers to it.
+func cors(origins []string, dev bool, h http.Handler) http.Handler {
 	any := slices.Contains(origins, "*")
+	allowHeaders, exposeHeaders := "Authorization, Content-Type, File-Name", "Retry-After, WWW-Authenticate, Content-Length"
+	if dev {
+		allowHeaders += ", Prefer"
+		exposeHeaders += ", Allow, Preference-Applied, " + ModeHeader
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin == "" || !(any || slices.Contains(origins, origin)) {
@@ -140,10 +157,10 @@ func cors(origins []string, h http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("Access-Control-Allow-Origin", origin)
 		hd.Add("Vary", "Origin")
-		hd.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate, Content-Length")
+		hd.Set("Access-Control-Expose-Headers", exposeHeaders)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE")
-			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, File-Name")
+			hd.Set("Access-Control-Allow-Headers", allowHeaders)
 			hd.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

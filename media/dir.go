@@ -1,5 +1,5 @@
 // Package media keeps the bytes of uploaded files on disk and makes the preview images
-// of uploaded pictures (decisions.md §5, R-UPL-*).
+// of uploaded pictures (R-UPL-* of docs/rules.md).
 //
 // Dir is the disk implementation of users.Files and Previewer that of
 // users.Previewer. Who owns which file is not this package's business: that is kept by

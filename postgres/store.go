@@ -40,8 +40,9 @@ type Store struct {
 }
 
 var (
-	_ users.Store        = (*Store)(nil)
-	_ users.WriteChecker = (*Store)(nil)
+	_ users.Store             = (*Store)(nil)
+	_ users.WriteChecker      = (*Store)(nil)
+	_ users.SessionUserReader = (*Store)(nil)
 )
 
 // DefaultConnectTimeout bounds one connection attempt when the URL does not set
@@ -102,6 +103,10 @@ func where(cfg *pgx.ConnConfig) string {
 	}
 	return fmt.Sprintf("%s, database %q as %q", host, cfg.Database, cfg.User)
 }
+
+// Pool returns the store's connections, for the state that servers share besides the
+// store's (NewThrottle, NewLock, NewFiles).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close implements users.Store: it closes the pool, waiting for the calls in flight.
 func (s *Store) Close() error {
@@ -408,6 +413,41 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (users.Ses
 }
 
 func errNoSession() error { return users.Errorf(users.ErrNotFound, "No such session.") }
+
+// SessionWithUser implements users.SessionUserReader: the session, its user and the
+// user's sessions in one round trip (a batch of three statements), for GET /users/me.
+func (s *Store) SessionWithUser(ctx context.Context, tokenHash string) (users.Session, users.User, []users.Session, error) {
+	const ofToken = `(SELECT user_id FROM sessions WHERE token_hash = $1)`
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, tokenHash)
+	b.Queue(`SELECT `+userCols+` FROM users WHERE id = `+ofToken, tokenHash)
+	b.Queue(`SELECT `+sessionCols+` FROM sessions WHERE user_id = `+ofToken+` ORDER BY seq`, tokenHash)
+	res := s.pool.SendBatch(ctx, b)
+	defer res.Close()
+	sess, err := scanSession(res.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return users.Session{}, users.User{}, nil, errNoSession()
+	}
+	if err != nil {
+		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
+	}
+	u, err := scanUser(res.QueryRow())
+	if errors.Is(err, pgx.ErrNoRows) { // ended between the statements
+		return users.Session{}, users.User{}, nil, errNoSession()
+	}
+	if err != nil {
+		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
+	}
+	rows, _ := res.Query()
+	list, err := pgx.CollectRows(rows, scanSessionRow)
+	if err != nil {
+		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
+	}
+	if list == nil {
+		list = []users.Session{}
+	}
+	return sess, u, list, nil
+}
 
 // Sessions implements users.Store, in creation order.
 func (s *Store) Sessions(ctx context.Context, userID int64) ([]users.Session, error) {

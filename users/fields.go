@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// The field rules of decisions.md §3. Each check returns an ErrInvalid *Error whose
-// reason names the field, so a client developer sees at once what to fix.
+// The field rules of docs/rules.md (R-FLD-*). Each check returns an ErrInvalid *Error
+// whose reason names the field, so a client developer sees at once what to fix.
 
 // Limits of the fields, in Unicode code points (R-WIRE-10).
 const (

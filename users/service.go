@@ -9,11 +9,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
-// Limits of decisions.md §4 and §6.
+// Limits of the endpoint and security rules (docs/rules.md).
 const (
 	MaxSessions     = 50               // per user (R-LOG-2)
 	MaxPhotos       = 10               // per user (R-PHO-1)
@@ -49,6 +48,12 @@ type Config struct {
 	// MaxSessionAge ends sessions older than this; 0 means sessions do not expire by
 	// age (R-SEC-3).
 	MaxSessionAge time.Duration
+
+	// The state that servers sharing one Store must share as well: the throttles of
+	// failed passwords and account keys (R-SEC-4), and the lock that pairs upload
+	// records with their files. Default: in memory, for one process.
+	PasswordThrottle, KeyThrottle Throttle
+	UploadLock                    Locker
 }
 
 // Service carries out every operation of the Users API. It is safe for concurrent use.
@@ -63,10 +68,10 @@ type Service struct {
 	clock         func() time.Time
 	maxSessionAge time.Duration
 
-	passwordFailures *throttle // keyed by lower-cased username (R-SEC-4)
-	keyFailures      *throttle // keyed by user id (R-SEC-4)
+	passwordFailures Throttle // keyed by lower-cased username (R-SEC-4)
+	keyFailures      Throttle // keyed by user id (R-SEC-4)
 
-	uploadMu sync.Mutex // serializes the commit of uploads, see uploads.go
+	uploadLock Locker // serializes the commit of uploads, see uploads.go
 }
 
 // NewService returns a Service using the dependencies in cfg.
@@ -81,8 +86,18 @@ func NewService(cfg Config) *Service {
 		uploadQuota:      cfg.UploadQuota,
 		clock:            cfg.Now,
 		maxSessionAge:    cfg.MaxSessionAge,
-		passwordFailures: newThrottle(MaxFailures, FailureWindow, throttleEntries),
-		keyFailures:      newThrottle(MaxFailures, FailureWindow, throttleEntries),
+		passwordFailures: cfg.PasswordThrottle,
+		keyFailures:      cfg.KeyThrottle,
+		uploadLock:       cfg.UploadLock,
+	}
+	if s.passwordFailures == nil {
+		s.passwordFailures = NewMemoryThrottle(MaxFailures, FailureWindow, throttleEntries)
+	}
+	if s.keyFailures == nil {
+		s.keyFailures = NewMemoryThrottle(MaxFailures, FailureWindow, throttleEntries)
+	}
+	if s.uploadLock == nil {
+		s.uploadLock = NewMemoryLock()
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -310,7 +325,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 	if err != nil {
 		return User{}, err
 	}
-	result := abandoned
+	result := Abandoned
 	defer func() { done(result) }()
 	u, err := s.store.UserByUsername(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -323,10 +338,10 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		return User{}, err
 	}
 	if !ok || u.ID == 0 {
-		result = failed
+		result = Failed
 		return User{}, wrong
 	}
-	result = succeeded
+	result = Succeeded
 	if rehash {
 		// Best effort: a failure leaves the old hash, which still works.
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
@@ -342,15 +357,21 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 // is blocked by failures. While it is held back only by checks under way, it waits for
 // its turn, at most turnWait, and then gives up with 503 (R-SEC-4, R-SEC-5). The caller
 // must call done once with the outcome.
-func (s *Service) beginCheck(ctx context.Context, t *throttle, key string) (done func(outcome), err error) {
+//
+// Outcomes the throttle fails to record are dropped: the answer is decided already.
+func (s *Service) beginCheck(ctx context.Context, t Throttle, key string) (done func(Outcome), err error) {
 	var timeout <-chan time.Time
 	for {
-		blocked, turn := t.begin(key, s.now())
-		if blocked > 0 {
-			return nil, &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: blocked}
+		r, err := t.Begin(ctx, key, s.now())
+		if err != nil {
+			return nil, err
 		}
-		if turn == nil {
-			break
+		if r.Blocked > 0 {
+			return nil, &Error{Kind: ErrTooManyAttempts, Reason: "Too many failed attempts; try again later.", RetryAfter: r.Blocked}
+		}
+		if r.End != nil {
+			// The outcome is recorded even if the client has gone.
+			return func(o Outcome) { _ = r.End(context.WithoutCancel(ctx), s.now(), o) }, nil
 		}
 		if timeout == nil {
 			timer := time.NewTimer(turnWait)
@@ -358,14 +379,13 @@ func (s *Service) beginCheck(ctx context.Context, t *throttle, key string) (done
 			timeout = timer.C
 		}
 		select {
-		case <-turn:
+		case <-r.Retry:
 		case <-timeout:
 			return nil, &Error{Kind: ErrBusy, Reason: "Too many checks of this account are under way; try again shortly.", RetryAfter: time.Second}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	return func(o outcome) { t.end(key, s.now(), o) }, nil
 }
 
 // Authenticate returns the session of an access token, or ErrUnauthorized. It records
@@ -383,6 +403,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	if err != nil {
 		return Session{}, err
 	}
+	return s.checkSession(ctx, sess)
+}
+
+// checkSession ends the session if it is older than the configured maximum age
+// (R-SEC-3), and records its use at most once per TouchInterval (R-SES-1).
+func (s *Service) checkSession(ctx context.Context, sess Session) (Session, error) {
 	now := s.now()
 	if s.maxSessionAge > 0 && now.Sub(sess.CreatedAt) > s.maxSessionAge {
 		_ = s.store.DeleteSession(ctx, sess.ID)
@@ -403,6 +429,39 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		sess.UpdatedAt = now
 	}
 	return sess, nil
+}
+
+// MeByToken is Authenticate and then Me, for GET /users/me. With a Store that is a
+// SessionUserReader, the session, the user and its sessions are one read.
+func (s *Service) MeByToken(ctx context.Context, token string) (UserInfo, error) {
+	r, ok := s.store.(SessionUserReader)
+	if !ok {
+		sess, err := s.Authenticate(ctx, token)
+		if err != nil {
+			return UserInfo{}, err
+		}
+		return s.Me(ctx, sess, token)
+	}
+	digest, ok := s.tokens.Digest(token)
+	if !ok {
+		return UserInfo{}, errBadToken
+	}
+	sess, u, sessions, err := r.SessionWithUser(ctx, digest)
+	if errors.Is(err, ErrNotFound) {
+		return UserInfo{}, errBadToken
+	}
+	if err != nil {
+		return UserInfo{}, err
+	}
+	if sess, err = s.checkSession(ctx, sess); err != nil {
+		return UserInfo{}, err
+	}
+	for i := range sessions {
+		if sessions[i].ID == sess.ID {
+			sessions[i] = sess // as touched
+		}
+	}
+	return privateInfo(u, sess, token, sessions), nil
 }
 
 var errBadToken = Errorf(ErrUnauthorized, "The access token is missing, malformed or unknown.")
@@ -554,7 +613,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 	if err != nil {
 		return err
 	}
-	result := abandoned
+	result := Abandoned
 	defer func() { done(result) }()
 	u, err := s.store.User(ctx, id)
 	hash := u.AccountKeyHash
@@ -573,7 +632,7 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		return err
 	}
 	if !ok || u.AccountKeyHash == "" {
-		result = failed
+		result = Failed
 		return errWrongKey
 	}
 	newHash, err := s.hasher.Hash(ctx, newPassword)
@@ -586,8 +645,8 @@ func (s *Service) ResetPassword(ctx context.Context, req ResetPasswordRequest) e
 		}
 		return err
 	}
-	result = succeeded
-	s.passwordFailures.clear(u.Username) // the owner proved themselves: let them log in
+	result = Succeeded
+	_ = s.passwordFailures.Clear(context.WithoutCancel(ctx), u.Username) // the owner proved themselves: let them log in
 	return nil
 }
 
@@ -696,8 +755,11 @@ func (s *Service) Deregister(ctx context.Context, c Credentials) error {
 	if err != nil {
 		return err
 	}
-	s.uploadMu.Lock()
-	defer s.uploadMu.Unlock()
+	unlock, err := s.uploadLock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ups, err := s.store.DeleteUser(ctx, u.ID)
 	if errors.Is(err, ErrNotFound) {
 		return errBadCredentials

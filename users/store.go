@@ -107,6 +107,16 @@ type WriteChecker interface {
 	Writable() error
 }
 
+// SessionUserReader is what a Store may also do: find the session of a token digest
+// together with its user and every session of that user (as SessionByToken, User and
+// Sessions would), in one step, which a store on a database does in one round trip.
+// GET /users/me, the most frequent request, uses it when it can (Service.MeByToken).
+type SessionUserReader interface {
+	// SessionWithUser returns the session whose TokenHash is tokenHash, its user and
+	// the user's sessions, or ErrNotFound if there is no such session or user.
+	SessionWithUser(ctx context.Context, tokenHash string) (Session, User, []Session, error)
+}
+
 // UserUpdate is a change to one user. Nil fields are left as they are.
 type UserUpdate struct {
 	Name           *string

@@ -2,9 +2,71 @@ package users
 
 import (
 	"container/list"
+	"context"
 	"sync"
 	"time"
 )
+
+// Throttle counts the failed secret checks of each key and holds back a key that
+// failed too often (R-SEC-4): after MaxFailures failures within FailureWindow, every
+// check is refused until the oldest of them leaves the window, and at most that many
+// checks of one key run at once, counting the failures in the window. Servers that
+// share a store must share their throttles too, or each would allow its own ten.
+// NewMemoryThrottle is the one for a single process; package postgres has one that
+// every instance on a database shares. users/throttletest checks them all.
+type Throttle interface {
+	// Begin reserves a check of key at now, or says why it cannot (see Reservation).
+	Begin(ctx context.Context, key string, now time.Time) (Reservation, error)
+	// Clear forgets key's failures: its owner proved themselves another way.
+	Clear(ctx context.Context, key string) error
+}
+
+// Reservation is the answer of Throttle.Begin: exactly one of its fields is set.
+type Reservation struct {
+	// Blocked is how long key stays blocked by failures; nothing is reserved.
+	Blocked time.Duration
+	// Retry, while only checks under way hold key back, is closed when trying again
+	// may succeed; nothing is reserved.
+	Retry <-chan struct{}
+	// End reports the outcome of the reserved check; the caller calls it exactly once.
+	End func(ctx context.Context, now time.Time, o Outcome) error
+}
+
+// Outcome is how a reserved check ended.
+type Outcome int
+
+const (
+	// Abandoned means nothing was decided (an error, or no check after all).
+	Abandoned Outcome = iota
+	// Failed means the secret was wrong, or the account unknown.
+	Failed
+	// Succeeded means the secret was right.
+	Succeeded
+)
+
+// NewMemoryThrottle returns a Throttle in memory that allows limit failures per window
+// and holds the failures of at most max keys (see throttle).
+func NewMemoryThrottle(limit int, window time.Duration, max int) Throttle {
+	return newThrottle(limit, window, max)
+}
+
+// Begin implements Throttle.
+func (t *throttle) Begin(_ context.Context, key string, now time.Time) (Reservation, error) {
+	blocked, retry := t.begin(key, now)
+	if blocked > 0 || retry != nil {
+		return Reservation{Blocked: blocked, Retry: retry}, nil
+	}
+	return Reservation{End: func(_ context.Context, now time.Time, o Outcome) error {
+		t.end(key, now, o)
+		return nil
+	}}, nil
+}
+
+// Clear implements Throttle.
+func (t *throttle) Clear(_ context.Context, key string) error {
+	t.clear(key)
+	return nil
+}
 
 // throttle counts failed attempts per key and blocks a key that failed too often
 // (R-SEC-4): after limit failures within window, every attempt is refused until the
@@ -38,15 +100,6 @@ type attempts struct {
 	key      string
 	failures []time.Time // oldest first, at most limit
 }
-
-// outcome is how a reserved check ended.
-type outcome int
-
-const (
-	abandoned outcome = iota // nothing was decided (an error, or no check after all)
-	failed                   // the secret was wrong, or the account unknown
-	succeeded                // the secret was right
-)
 
 func newThrottle(limit int, window time.Duration, max int) *throttle {
 	return &throttle{limit: limit, window: window, max: max, byKey: make(map[string]*list.Element), pending: make(map[string]int)}
@@ -84,7 +137,7 @@ func (t *throttle) begin(key string, now time.Time) (blocked time.Duration, turn
 }
 
 // end reports the outcome of a check reserved by begin.
-func (t *throttle) end(key string, now time.Time, o outcome) {
+func (t *throttle) end(key string, now time.Time, o Outcome) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if n := t.pending[key]; n > 1 {
@@ -97,9 +150,9 @@ func (t *throttle) end(key string, now time.Time, o outcome) {
 		t.ended = nil
 	}
 	switch o {
-	case failed:
+	case Failed:
 		t.fail(key, now)
-	case succeeded:
+	case Succeeded:
 		t.forget(key)
 	}
 }

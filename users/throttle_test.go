@@ -11,7 +11,7 @@ import (
 var t0 = time.Date(2026, 11, 25, 16, 11, 45, 0, time.UTC)
 
 // try reserves a check of key and ends it with o, as the Service does.
-func try(t *testing.T, th *throttle, key string, now time.Time, o outcome) {
+func try(t *testing.T, th *throttle, key string, now time.Time, o Outcome) {
 	t.Helper()
 	if wait, _ := th.begin(key, now); wait != 0 {
 		t.Fatalf("begin(%q) at %v: blocked for %v, want a check", key, now, wait)
@@ -24,7 +24,7 @@ func try(t *testing.T, th *throttle, key string, now time.Time, o outcome) {
 func TestThrottleWindow(t *testing.T) {
 	th := newThrottle(3, time.Minute, 100)
 	for i := range 3 {
-		try(t, th, "alice", t0.Add(time.Duration(i)*10*time.Second), failed)
+		try(t, th, "alice", t0.Add(time.Duration(i)*10*time.Second), Failed)
 	}
 	if got, _ := th.begin("alice", t0.Add(25*time.Second)); got != 35*time.Second {
 		t.Errorf("after 3 failures at 0s, 10s, 20s: blocked for %v at 25s, want 35s", got)
@@ -32,24 +32,24 @@ func TestThrottleWindow(t *testing.T) {
 	if got, _ := th.begin("bob", t0.Add(25*time.Second)); got != 0 {
 		t.Errorf("another key: blocked for %v, want 0", got)
 	}
-	th.end("bob", t0, abandoned)
+	th.end("bob", t0, Abandoned)
 	if got, _ := th.begin("alice", t0.Add(time.Minute-time.Nanosecond)); got != time.Nanosecond {
 		t.Errorf("a nanosecond before the first failure leaves the window: blocked for %v, want 1ns", got)
 	}
 	// At 60s the first failure has left the window: one more check is allowed, and
 	// failing it blocks again until the second failure leaves.
-	try(t, th, "alice", t0.Add(time.Minute), failed)
+	try(t, th, "alice", t0.Add(time.Minute), Failed)
 	if got, _ := th.begin("alice", t0.Add(time.Minute)); got != 10*time.Second {
 		t.Errorf("after a fourth failure at 60s: blocked for %v, want 10s", got)
 	}
-	try(t, th, "alice", t0.Add(80*time.Second), succeeded)
+	try(t, th, "alice", t0.Add(80*time.Second), Succeeded)
 	for range 2 {
-		try(t, th, "alice", t0.Add(81*time.Second), failed)
+		try(t, th, "alice", t0.Add(81*time.Second), Failed)
 	}
 	if got, _ := th.begin("alice", t0.Add(81*time.Second)); got != 0 {
 		t.Errorf("2 failures after a success: blocked for %v, want 0 (the success cleared the count)", got)
 	}
-	th.end("alice", t0, abandoned)
+	th.end("alice", t0, Abandoned)
 	th.clear("alice")
 	if failing, checking := th.size(); failing != 0 || checking != 0 {
 		t.Errorf("after clear: %d keys failing and %d checking, want none", failing, checking)
@@ -61,7 +61,7 @@ func TestThrottleWindow(t *testing.T) {
 // the checks end.
 func TestThrottleChecksUnderWay(t *testing.T) {
 	th := newThrottle(3, time.Minute, 100)
-	try(t, th, "alice", t0, failed)
+	try(t, th, "alice", t0, Failed)
 	for i := range 2 {
 		if got, _ := th.begin("alice", t0); got != 0 {
 			t.Fatalf("check %d under way: blocked for %v, want 0", i, got)
@@ -76,7 +76,7 @@ func TestThrottleChecksUnderWay(t *testing.T) {
 		t.Fatal("the turn came before any check ended")
 	default:
 	}
-	th.end("alice", t0, abandoned)
+	th.end("alice", t0, Abandoned)
 	select {
 	case <-turn:
 	default:
@@ -85,8 +85,8 @@ func TestThrottleChecksUnderWay(t *testing.T) {
 	if got, turn := th.begin("alice", t0); got != 0 || turn != nil {
 		t.Errorf("after a check was abandoned: blocked for %v with turn %v, want 0 and none", got, turn)
 	}
-	th.end("alice", t0, failed)
-	th.end("alice", t0, failed)
+	th.end("alice", t0, Failed)
+	th.end("alice", t0, Failed)
 	if got, _ := th.begin("alice", t0.Add(time.Second)); got != time.Minute-time.Second {
 		t.Errorf("after 3 failures: blocked for %v, want 59s", got)
 	}
@@ -101,12 +101,12 @@ func TestThrottleIsBounded(t *testing.T) {
 	const max = 1000
 	th := newThrottle(MaxFailures, FailureWindow, max)
 	for range 3 {
-		try(t, th, "victim", t0, failed)
+		try(t, th, "victim", t0, Failed)
 	}
 	for i := range 50 * max {
-		try(t, th, fmt.Sprintf("made-up-%d", i), t0, failed)
+		try(t, th, fmt.Sprintf("made-up-%d", i), t0, Failed)
 		if i%max == 0 {
-			try(t, th, "busy", t0, abandoned) // abandoned checks do not keep a key
+			try(t, th, "busy", t0, Abandoned) // abandoned checks do not keep a key
 		}
 	}
 	failing, checking := th.size()
@@ -129,18 +129,19 @@ func TestThrottleIsBounded(t *testing.T) {
 // password throttle at its cap.
 func TestServiceThrottleIsBounded(t *testing.T) {
 	s := NewService(Config{})
-	if s.passwordFailures.max != throttleEntries || s.keyFailures.max != throttleEntries {
-		t.Fatalf("caps %d and %d, want %d", s.passwordFailures.max, s.keyFailures.max, throttleEntries)
+	pw, key := s.passwordFailures.(*throttle), s.keyFailures.(*throttle)
+	if pw.max != throttleEntries || key.max != throttleEntries {
+		t.Fatalf("caps %d and %d, want %d", pw.max, key.max, throttleEntries)
 	}
-	s.passwordFailures.max = 100
+	pw.max = 100
 	for i := range 10_000 {
 		done, err := s.beginCheck(context.Background(), s.passwordFailures, passwordKey(fmt.Sprintf("user%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		done(failed)
+		done(Failed)
 	}
-	if failing, checking := s.passwordFailures.size(); failing != 100 || checking != 0 {
+	if failing, checking := pw.size(); failing != 100 || checking != 0 {
 		t.Errorf("%d keys failing, %d checking; want 100 and 0", failing, checking)
 	}
 }

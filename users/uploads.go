@@ -9,14 +9,16 @@ import (
 	"time"
 )
 
-// Uploads and photos: decisions.md §5 (R-UPL-*) and R-PHO-*.
+// Uploads and photos: R-UPL-*, R-LIM-* and R-PHO-* of docs/rules.md.
 //
 // An upload has a record in the Store (who owns the name, its type, size and preview
 // size) and bytes in Files. The Store is the one that decides who owns a name; Files
 // trusts the Service. So that a file on disk is never replaced by someone who does
 // not own its name, every change that pairs a record with files (the commit of an
-// upload, adding and deleting a photo, deregistration) runs under s.uploadMu, and
-// ownership is checked again under that lock just before the files are renamed.
+// upload, adding and deleting a photo, deregistration) runs under s.uploadLock, and
+// ownership is checked again under that lock just before the files are renamed. The
+// lock is a Locker shared by every server on the same Store and Files, so that no
+// server can rename a file in between another's check and rename.
 
 // Limits and names of uploads (R-UPL-1, R-UPL-3, R-LIM-2). Previews do not count
 // towards the quota: they are at most 350x350.
@@ -189,7 +191,7 @@ func (s *Service) quotaLeft(ctx context.Context, userID int64, name string) (int
 // fileName is the File-Name header (nil when absent), contentType the Content-Type.
 //
 // The name is checked before the body is read, so that a taken name costs no upload,
-// and again under s.uploadMu right before the file is renamed into place. The body is
+// and again under s.uploadLock right before the file is renamed into place. The body is
 // streamed to a temporary file of at most the configured size; png, jpg and gif
 // uploads get a preview when they decode (R-UPL-3).
 func (s *Service) Upload(ctx context.Context, sess Session, fileName *string, contentType string, body io.Reader) (string, error) {
@@ -304,8 +306,11 @@ func (s *Service) makePreview(ctx context.Context, staged StagedFile, fileType s
 // commitUpload gives the staged files their final names and stores the record, as one
 // step against every other upload, photo change and deregistration.
 func (s *Service) commitUpload(ctx context.Context, up Upload, staged, preview StagedFile) error {
-	s.uploadMu.Lock()
-	defer s.uploadMu.Unlock()
+	unlock, err := s.uploadLock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// Once files start to move, a client that hangs up must not leave the pair torn.
 	ctx = context.WithoutCancel(ctx)
 	// The name may have been taken, or the file made a photo, while the body streamed.
@@ -400,8 +405,11 @@ func (s *Service) DeleteUpload(ctx context.Context, sess Session, file string) e
 	if IsUUID(name) { // accepted in any case, stored in lower case (R-WIRE-9)
 		name = strings.ToLower(name)
 	}
-	s.uploadMu.Lock()
-	defer s.uploadMu.Unlock()
+	unlock, err := s.uploadLock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	up, err := s.store.Upload(ctx, name)
 	if errors.Is(err, ErrNotFound) || err == nil && (up.OwnerID != sess.UserID || up.Type != fileType) {
 		return errFileNotFound
@@ -468,8 +476,11 @@ func (s *Service) AddPhoto(ctx context.Context, sess Session, req AddPhotoReques
 		return errNoPhotoFile
 	}
 
-	s.uploadMu.Lock()
-	defer s.uploadMu.Unlock()
+	unlock, err := s.uploadLock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	up, err := s.store.Upload(ctx, id)
 	if errors.Is(err, ErrNotFound) || err == nil && (up.OwnerID != sess.UserID || up.Type != fileType) {
 		return errNoPhotoFile
@@ -502,8 +513,11 @@ func (s *Service) DeletePhoto(ctx context.Context, sess Session, id string) erro
 	if err != nil {
 		return err
 	}
-	s.uploadMu.Lock()
-	defer s.uploadMu.Unlock()
+	unlock, err := s.uploadLock.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	up, err := s.store.DeletePhoto(ctx, sess.UserID, id)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(ErrNotFound, "You have no photo with this id.")

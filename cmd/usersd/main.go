@@ -7,18 +7,20 @@
 // first line on stdout is the URL the server listens on. SIGINT or SIGTERM shut it down
 // gracefully.
 //
-// This is the one package that knows every other: it wires the store, the hasher and
-// the HTTP server together.
+// The server itself, its flags and its wiring, is internal/daemon, which
+// postgres/cmd/usersd-pg runs too.
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"usersapi/auth"
+	"usersapi/internal/daemon"
 )
 
 func main() {
@@ -29,4 +31,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usersd:", err)
 		os.Exit(1)
 	}
+}
+
+// run serves the API with the file or memory store until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return daemon.Run(ctx, args, getenv, stdout, stderr)
 }

@@ -67,13 +67,24 @@ func (d *directory) username(i int) string { return seed.Username(d.number(i)) }
 // scenarios use, so logins never end them (R-LOG-2).
 func (d *directory) loginDevice(i int) string { return d.set.DeviceID(d.number(i), d.sessions()) }
 
-// loader runs scenarios against one server.
+// loader runs scenarios against one server, or several that share a database, to
+// which it sends requests in turn.
 type loader struct {
 	c        config
 	client   *http.Client
-	base     string
+	base     string   // the first server
+	bases    []string // every server; nil: base alone
+	next     atomic.Uint64
 	dir      *directory
 	progress io.Writer
+}
+
+// at returns the URL of path on the next server.
+func (l *loader) at(path string) string {
+	if len(l.bases) < 2 {
+		return l.base + path
+	}
+	return l.bases[l.next.Add(1)%uint64(len(l.bases))] + path
 }
 
 // scenario makes the requests of one kind of load.
@@ -121,15 +132,15 @@ func baselineScenario(base string) scenario {
 
 // scenario returns the named scenario of the API.
 func (l *loader) scenario(name string) scenario {
-	base, d := l.base, l.dir
+	d := l.dir
 	switch name {
 	case "me": // R-ME-1: token lookup, user and sessions, private UserInfo
 		return scenario{name, func(w *worker) (*http.Request, error) {
-			return w.bearer(http.MethodGet, base+"/users/me", nil)
+			return w.bearer(http.MethodGet, l.at("/users/me"), nil)
 		}}
 	case "get": // R-GET-1: public UserInfo
 		return scenario{name, func(w *worker) (*http.Request, error) {
-			return newRequest(w.ctx, http.MethodGet, base+"/users/"+strconv.FormatInt(d.id(w.user()), 10), nil)
+			return newRequest(w.ctx, http.MethodGet, l.at("/users/"+strconv.FormatInt(d.id(w.user()), 10)), nil)
 		}}
 	case "search": // R-SRCH-1, with the query mix of seed.MixedKind
 		return scenario{name, func(w *worker) (*http.Request, error) {
@@ -139,7 +150,7 @@ func (l *loader) scenario(name string) scenario {
 			} else {
 				q = seed.Query(w.rng, kind, d.n)
 			}
-			return newRequest(w.ctx, http.MethodGet, base+"/users?s="+url.QueryEscape(q), nil)
+			return newRequest(w.ctx, http.MethodGet, l.at("/users?s="+url.QueryEscape(q)), nil)
 		}}
 	case "update": // R-UPD-1: a new about text; one time in eight a new name as well
 		return scenario{name, func(w *worker) (*http.Request, error) {
@@ -154,13 +165,13 @@ func (l *loader) scenario(name string) scenario {
 			if err != nil {
 				return nil, err
 			}
-			return w.bearer(http.MethodPut, base+"/users/me", body)
+			return w.bearer(http.MethodPut, l.at("/users/me"), body)
 		}}
 	case "login": // R-LOG-1: Basic, one PBKDF2 at the server's count, a new session
 		return scenario{name, func(w *worker) (*http.Request, error) {
 			i := w.user()
 			body := []byte(`{"deviceInfo":{"id":"` + d.loginDevice(i) + `","name":"usersload"}}`)
-			req, err := newRequest(w.ctx, http.MethodPost, base+"/users/login", body)
+			req, err := newRequest(w.ctx, http.MethodPost, l.at("/users/login"), body)
 			if err == nil {
 				req.SetBasicAuth(d.username(i), seed.Password)
 			}

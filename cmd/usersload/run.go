@@ -53,7 +53,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var scenarios string
-	fs.StringVar(&c.target, "target", getenv("USERSLOAD_TARGET"), "URL of a running server to load instead of an in-process one (env USERSLOAD_TARGET)")
+	fs.StringVar(&c.target, "target", getenv("USERSLOAD_TARGET"), "URL of a running server to load instead of an in-process one, or comma-separated URLs of several on one database, loaded in turn (env USERSLOAD_TARGET)")
 	fs.StringVar(&c.store, "store", "memory", "in-process store: memory or file")
 	fs.StringVar(&c.data, "data", "", "data folder of the file store (required with -store file); seeding needs it new or empty")
 	fs.IntVar(&c.users, "users", 1000, "number of users to seed (or, with -target, to register)")
@@ -142,6 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var (
 		base      string
+		bases     []string
 		dir       *directory
 		hashSlots int // 0 when unknown
 	)
@@ -156,7 +157,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		base, dir, hashSlots = srv.url, srv.dir, srv.hashSlots
 	} else {
-		base = strings.TrimRight(c.target, "/")
+		for t := range strings.SplitSeq(c.target, ",") {
+			bases = append(bases, strings.TrimRight(strings.TrimSpace(t), "/"))
+		}
+		base = bases[0]
 		if dir, err = remoteDirectory(ctx, c, base, stderr); err != nil {
 			return err
 		}
@@ -170,7 +174,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	l := &loader{c: c, client: client, base: base, dir: dir, progress: stderr}
+	l := &loader{c: c, client: client, base: base, bases: bases, dir: dir, progress: stderr}
 
 	var results []Result
 	report := func(r Result) {

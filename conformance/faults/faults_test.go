@@ -286,6 +286,27 @@ var faults = []fault{
 		},
 	},
 	{
+		name: "a profile update ends the caller's session",
+		run:  "^TestSessionEnds$",
+		modify: func(r *http.Response) error {
+			if r.StatusCode != 200 || r.Request.Method != "PUT" || r.Request.URL.Path != "/users/me" {
+				return nil
+			}
+			logout := *r.Request.URL
+			logout.Path = "/users/me/logout"
+			req, err := http.NewRequest("POST", logout.String(), nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", r.Request.Header.Get("Authorization"))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			return res.Body.Close()
+		},
+	},
+	{
 		name: "every session shows its token",
 		run:  "^(TestLogin|TestMe|TestSessionList)$",
 		modify: rewriteJSON(func(r *http.Response, v any) any {

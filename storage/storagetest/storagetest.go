@@ -63,6 +63,7 @@ type contractTest struct {
 }
 
 var contract = []contractTest{
+	{"SessionWithUser, if the store has it, reads what SessionByToken, User and Sessions read", testSessionWithUser},
 	{"CreateUser/OK", testCreateUser},
 	{"CreateUser/ErrConflict on a taken username, nothing stored", testCreateUserConflict},
 	{"CreateUser/concurrent registrations of one username: exactly one wins (R-REG-1)", testCreateUserRace},
@@ -1422,4 +1423,38 @@ func testReopenIDs(t *testing.T, open func() users.Store) {
 	if _, err := s.User(ctx, a.ID); err != nil {
 		t.Errorf("User(%d) after reopening: %v", a.ID, err)
 	}
+}
+
+func testSessionWithUser(t *testing.T, s users.Store) {
+	r, ok := s.(users.SessionUserReader)
+	if !ok {
+		t.Skip("the store does not implement users.SessionUserReader")
+	}
+	u, first := create(t, s, uniqueName("both"))
+	second := newSession(uuid(next()), t0)
+	second.UserID = u.ID
+	if _, err := s.CreateSession(ctx, second, users.MaxSessions); err != nil {
+		t.Fatal(err)
+	}
+	sess, got, sessions, err := r.SessionWithUser(ctx, second.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !same(sess, second) {
+		t.Errorf("SessionWithUser session: got %+v, want %+v", sess, second)
+	}
+	if want := mustUser(t, s, u.ID); !same(got, want) {
+		t.Errorf("SessionWithUser user: got %+v, want %+v", got, want)
+	}
+	want, _ := s.Sessions(ctx, u.ID)
+	if !same(sessionSet(sessions), sessionSet(want)) || len(sessions) != 2 {
+		t.Errorf("SessionWithUser sessions: got %+v, want the 2 of Sessions %+v", sessions, want)
+	}
+	_, _, _, err = r.SessionWithUser(ctx, fmt.Sprintf("%064x", next()+1_000_000))
+	wantErr(t, "SessionWithUser of an unknown digest", err, users.ErrNotFound)
+	if _, err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = r.SessionWithUser(ctx, first.TokenHash)
+	wantErr(t, "SessionWithUser after DeleteUser", err, users.ErrNotFound)
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bufio"
@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 )
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return Run(ctx, args, getenv, stdout, stderr)
+}
 
 // startRun runs the server as main would, on a free port, and returns its URL and a
 // function that stops it and returns run's error and everything it logged.
