@@ -115,6 +115,10 @@ func searchLike(ctx context.Context, tx pgx.Tx, q string, exact int64, need int)
 	if err != nil || len(prefix) == need {
 		return prefix, err
 	}
+	// A q without three letters or digits in a row gives the trigram indexes nothing
+	// to look up: it walks the rows of its rarest two-character piece instead. (For
+	// other queries walking is no cheaper: each row walked costs a fetch, as each
+	// match of the trigram indexes does, and there are more rows than matches.)
 	var viaGram func() (string, error)
 	if !hasWord(q, 3) {
 		viaGram = func() (string, error) { return rarestGram(ctx, tx, q) }
@@ -147,8 +151,7 @@ func (w cond) query(before, after string, more ...any) (string, []any) {
 // pattern (QueryExecModeCacheDescribe), so that LIKE 'q%' uses the username index.
 //
 // With viaGram, the second step walks instead the user_grams rows of the gram it
-// returns, in ID order, checking scan on each user: for a q in which the trigram
-// index finds nothing to look up.
+// returns, in ID order, checking scan on each user.
 func firstMatches(ctx context.Context, tx pgx.Tx, n int, scan, index cond, viaGram func() (string, error)) ([]int64, error) {
 	next := func(w cond, k int) string { return " $" + strconv.Itoa(len(w.args)+k) }
 	sql, args := scan.query(`SELECT id FROM (SELECT id, username, name_lower FROM users ORDER BY id LIMIT `+strconv.Itoa(window)+`) w WHERE `,
@@ -192,8 +195,8 @@ func hasWord(q string, n int) bool {
 // gramCountCap bounds how many user_grams rows rarestGram counts of each gram.
 const gramCountCap = 20000
 
-// rarestGram returns the two-character substring of q that the fewest users have, as
-// far as counting up to gramCountCap tells.
+// rarestGram returns the two-character piece of q that the fewest users have, as far
+// as counting up to gramCountCap each tells.
 func rarestGram(ctx context.Context, tx pgx.Tx, q string) (string, error) {
 	offs := starts(q)
 	var grams []string
@@ -201,8 +204,9 @@ func rarestGram(ctx context.Context, tx pgx.Tx, q string) (string, error) {
 		grams = append(grams, q[offs[k]:offs[k+2]])
 	}
 	var best string
-	err := tx.QueryRow(ctx, `SELECT g FROM unnest($1::text[]) AS g ORDER BY
-		(SELECT count(*) FROM (SELECT 1 FROM user_grams WHERE gram = g AND NOT prefix LIMIT `+strconv.Itoa(gramCountCap)+`) t) LIMIT 1`, grams).Scan(&best)
+	err := tx.QueryRow(ctx, `SELECT g FROM unnest($1::text[]) AS g,
+		LATERAL (SELECT count(*)::int AS n FROM (SELECT 1 FROM user_grams WHERE gram = g AND NOT prefix LIMIT `+strconv.Itoa(gramCountCap)+`) t) c
+		ORDER BY n LIMIT 1`, grams).Scan(&best)
 	return best, err
 }
 

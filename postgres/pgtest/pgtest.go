@@ -158,7 +158,8 @@ func StartCluster() (*Cluster, error) {
 		}
 		c.asUser = "postgres"
 	}
-	if c.Dir, err = os.MkdirTemp("", "usersd-pg-"); err != nil {
+	// Not named after the server: a "pkill -f usersd-pg" must not stop a test's cluster.
+	if c.Dir, err = os.MkdirTemp("", "pgtest-"); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Cluster, error) {
