@@ -159,10 +159,15 @@ func (t *Throttle) Sweep(ctx context.Context, now time.Time) error {
 	return dbError("throttle", err)
 }
 
-// dbError wraps a database error, or returns nil.
+// dbError turns a database error of the shared state (throttle, files, lock) into
+// what the Service expects, as Store.fail does for the store's: a database that
+// cannot be reached is ErrBusy (503); anything else is wrapped, or nil.
 func dbError(what string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if unavailable(err) {
+		return errUnavailable
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
 }

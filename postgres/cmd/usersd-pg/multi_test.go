@@ -419,6 +419,10 @@ func TestDatabaseCrash(t *testing.T) {
 		if got, _, body := in.call(t, "GET", "/healthz", nil); got != 503 {
 			t.Errorf("/healthz on instance %s with the database down: %d %s, want 503", in.name, got, body)
 		}
+		// A login goes through the shared throttle first: it too is 503, not 500.
+		if got, h, body := in.call(t, "POST", "/users/login", fmt.Appendf(nil, `{"deviceInfo": %s}`, deviceJSON()), basic("nobody", password)...); got != 503 || h.Get("Retry-After") == "" {
+			t.Errorf("login on instance %s with the database down: %d %s (Retry-After %q), want 503 with Retry-After", in.name, got, body, h.Get("Retry-After"))
+		}
 	}
 	if err := cluster.Start(); err != nil {
 		t.Fatal(err)
