@@ -137,15 +137,29 @@ func (s *Store) Writable() error {
 const userCols = `id, name, username, about, password_hash, account_key_hash, created_at, photos`
 
 func scanUser(row pgx.Row) (users.User, error) {
-	var u users.User
-	var about, photos []byte
-	if err := row.Scan(&u.ID, &u.Name, &u.Username, &about, &u.PasswordHash, &u.AccountKeyHash, &u.CreatedAt, &photos); err != nil {
+	var u userRow
+	if err := row.Scan(u.dest()...); err != nil {
 		return users.User{}, err
 	}
-	u.About = string(about)
+	return u.user()
+}
+
+// userRow receives the userCols of a row.
+type userRow struct {
+	u             users.User
+	about, photos []byte
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.u.ID, &r.u.Name, &r.u.Username, &r.about, &r.u.PasswordHash, &r.u.AccountKeyHash, &r.u.CreatedAt, &r.photos}
+}
+
+func (r *userRow) user() (users.User, error) {
+	u := r.u
+	u.About = string(r.about)
 	u.CreatedAt = u.CreatedAt.UTC()
 	var err error
-	u.Photos, err = decodePhotos(photos)
+	u.Photos, err = decodePhotos(r.photos)
 	return u, err
 }
 
@@ -347,10 +361,15 @@ func scanSessionRow(row pgx.CollectableRow) (users.Session, error) { return scan
 
 func scanSession(row pgx.Row) (users.Session, error) {
 	var x users.Session
-	err := row.Scan(&x.ID, &x.UserID, &x.TokenHash, &x.IPAddress, &x.CreatedAt, &x.UpdatedAt,
-		&x.Device.ID, &x.Device.Name, &x.Device.Model, &x.Device.Token, &x.Device.Transport)
+	err := row.Scan(sessionDest(&x)...)
 	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
 	return x, err
+}
+
+// sessionDest returns where the sessionCols of a row go in x.
+func sessionDest(x *users.Session) []any {
+	return []any{&x.ID, &x.UserID, &x.TokenHash, &x.IPAddress, &x.CreatedAt, &x.UpdatedAt,
+		&x.Device.ID, &x.Device.Name, &x.Device.Model, &x.Device.Token, &x.Device.Transport}
 }
 
 func insertSession(ctx context.Context, tx pgx.Tx, x users.Session) error {
@@ -414,39 +433,46 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (users.Ses
 
 func errNoSession() error { return users.Errorf(users.ErrNotFound, "No such session.") }
 
-// SessionWithUser implements users.SessionUserReader: the session, its user and the
-// user's sessions in one round trip (a batch of three statements), for GET /users/me.
+// SessionWithUser implements users.SessionUserReader for GET /users/me: the session,
+// its user and the user's sessions in one statement, so in one round trip and one
+// snapshot. The statement returns a row for each of the user's sessions in creation
+// order, each with the user's columns and whether it is the token's own.
 func (s *Store) SessionWithUser(ctx context.Context, tokenHash string) (users.Session, users.User, []users.Session, error) {
-	const ofToken = `(SELECT user_id FROM sessions WHERE token_hash = $1)`
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, tokenHash)
-	b.Queue(`SELECT `+userCols+` FROM users WHERE id = `+ofToken, tokenHash)
-	b.Queue(`SELECT `+sessionCols+` FROM sessions WHERE user_id = `+ofToken+` ORDER BY seq`, tokenHash)
-	res := s.pool.SendBatch(ctx, b)
-	defer res.Close()
-	sess, err := scanSession(res.QueryRow())
-	if errors.Is(err, pgx.ErrNoRows) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+qualified("o", sessionCols)+`, o.token_hash = $1, `+qualified("u", userCols)+`
+		FROM sessions t JOIN users u ON u.id = t.user_id JOIN sessions o ON o.user_id = t.user_id
+		WHERE t.token_hash = $1 ORDER BY o.seq`, tokenHash)
+	defer rows.Close()
+	var own users.Session
+	var ur userRow
+	list := []users.Session{}
+	for rows.Next() {
+		var x users.Session
+		var isOwn bool
+		if err := rows.Scan(append(append(sessionDest(&x), &isOwn), ur.dest()...)...); err != nil {
+			return users.Session{}, users.User{}, nil, s.fail(ctx, err)
+		}
+		x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
+		if isOwn {
+			own = x
+		}
+		list = append(list, x)
+	}
+	if err := rows.Err(); err != nil {
+		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
+	}
+	if len(list) == 0 {
 		return users.Session{}, users.User{}, nil, errNoSession()
 	}
+	u, err := ur.user()
 	if err != nil {
 		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
 	}
-	u, err := scanUser(res.QueryRow())
-	if errors.Is(err, pgx.ErrNoRows) { // ended between the statements
-		return users.Session{}, users.User{}, nil, errNoSession()
-	}
-	if err != nil {
-		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
-	}
-	rows, _ := res.Query()
-	list, err := pgx.CollectRows(rows, scanSessionRow)
-	if err != nil {
-		return users.Session{}, users.User{}, nil, s.fail(ctx, err)
-	}
-	if list == nil {
-		list = []users.Session{}
-	}
-	return sess, u, list, nil
+	return own, u, list, nil
+}
+
+// qualified prefixes each of the comma-separated columns cols with table.
+func qualified(table, cols string) string {
+	return table + "." + strings.ReplaceAll(cols, ", ", ", "+table+".")
 }
 
 // Sessions implements users.Store, in creation order.
