@@ -3,9 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"usersapi/auth"
 	"usersapi/httpapi"
-	"usersapi/media"
-	"usersapi/storage"
 	"usersapi/users"
 )
 
@@ -46,30 +41,15 @@ const devOrigin = "http://app.example"
 
 func newDevEnv(t *testing.T) *devEnv {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "uploads")
-	dir, err := media.OpenDir(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dir.Close() })
-	store := storage.NewMemory()
-	clk := &clock{t: time.Date(2026, 11, 25, 16, 11, 45, 0, time.UTC)}
-	svc := users.NewService(users.Config{
-		Store:     store,
-		Hasher:    auth.NewHasher(auth.HasherOptions{Iterations: auth.MinIterations}),
-		Tokens:    auth.Tokens{},
-		Files:     dir,
-		Previewer: media.NewPreviewer(0),
-		Now:       clk.Now,
+	e := &devEnv{}
+	u := newUploadEnvWith(t, 0, func(clk *clock) httpapi.Options {
+		dev := &httpapi.Dev{
+			Reset: func(context.Context) error { e.resets.Add(1); return nil },
+			Clock: &devClock{clock: clk},
+		}
+		return httpapi.Options{CORSOrigins: []string{devOrigin}, Dev: dev}
 	})
-	e := &devEnv{dir: path}
-	dev := &httpapi.Dev{
-		Reset: func(context.Context) error { e.resets.Add(1); return nil },
-		Clock: &devClock{clock: clk},
-	}
-	srv := httptest.NewServer(httpapi.NewServer(svc, httpapi.Options{CORSOrigins: []string{devOrigin}, Dev: dev}))
-	t.Cleanup(srv.Close)
-	e.env = &env{t: t, srv: srv, store: store, clock: clk}
+	e.env, e.dir = u.env, u.dir
 	return e
 }
 

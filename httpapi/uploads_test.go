@@ -36,6 +36,12 @@ type uploadEnv struct {
 
 func newUploadEnv(t *testing.T, maxUpload int64) *uploadEnv {
 	t.Helper()
+	return newUploadEnvWith(t, maxUpload, func(*clock) httpapi.Options { return httpapi.Options{} })
+}
+
+// newUploadEnvWith is newUploadEnv with the server's options, made with the test clock.
+func newUploadEnvWith(t *testing.T, maxUpload int64, options func(*clock) httpapi.Options) *uploadEnv {
+	t.Helper()
 	top := t.TempDir()
 	path := filepath.Join(top, "uploads")
 	dir, err := media.OpenDir(path)
@@ -58,7 +64,7 @@ func newUploadEnv(t *testing.T, maxUpload int64) *uploadEnv {
 		MaxUpload: maxUpload,
 		Now:       clk.Now,
 	})
-	srv := httptest.NewServer(httpapi.NewServer(svc, httpapi.Options{}))
+	srv := httptest.NewServer(httpapi.NewServer(svc, options(clk)))
 	t.Cleanup(srv.Close)
 	return &uploadEnv{env: &env{t: t, srv: srv, store: store, clock: clk}, dir: path, secret: secret}
 }
