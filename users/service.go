@@ -392,18 +392,29 @@ func (s *Service) beginCheck(ctx context.Context, t Throttle, key string) (done 
 // the use at most once per TouchInterval (R-SES-1), and ends a session older than the
 // configured maximum age (R-SEC-3).
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
-	digest, ok := s.tokens.Digest(token)
-	if !ok {
-		return Session{}, errBadToken
-	}
-	sess, err := s.store.SessionByToken(ctx, digest)
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, errBadToken
-	}
+	var sess Session
+	err := s.byToken(token, func(digest string) (err error) {
+		sess, err = s.store.SessionByToken(ctx, digest)
+		return err
+	})
 	if err != nil {
 		return Session{}, err
 	}
 	return s.checkSession(ctx, sess)
+}
+
+// byToken calls find with the digest of token, and answers errBadToken for a token
+// that has no digest or whose session find does not find.
+func (s *Service) byToken(token string, find func(digest string) error) error {
+	digest, ok := s.tokens.Digest(token)
+	if !ok {
+		return errBadToken
+	}
+	err := find(digest)
+	if errors.Is(err, ErrNotFound) {
+		return errBadToken
+	}
+	return err
 }
 
 // checkSession ends the session if it is older than the configured maximum age
@@ -442,14 +453,13 @@ func (s *Service) MeByToken(ctx context.Context, token string) (UserInfo, error)
 		}
 		return s.Me(ctx, sess, token)
 	}
-	digest, ok := s.tokens.Digest(token)
-	if !ok {
-		return UserInfo{}, errBadToken
-	}
-	sess, u, sessions, err := r.SessionWithUser(ctx, digest)
-	if errors.Is(err, ErrNotFound) {
-		return UserInfo{}, errBadToken
-	}
+	var sess Session
+	var u User
+	var sessions []Session
+	err := s.byToken(token, func(digest string) (err error) {
+		sess, u, sessions, err = r.SessionWithUser(ctx, digest)
+		return err
+	})
 	if err != nil {
 		return UserInfo{}, err
 	}
