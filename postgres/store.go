@@ -362,9 +362,12 @@ func scanSessionRow(row pgx.CollectableRow) (users.Session, error) { return scan
 func scanSession(row pgx.Row) (users.Session, error) {
 	var x users.Session
 	err := row.Scan(sessionDest(&x)...)
-	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
+	inUTC(&x)
 	return x, err
 }
+
+// inUTC sets x's times in UTC; pgx reads timestamptz in the local zone.
+func inUTC(x *users.Session) { x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC() }
 
 // sessionDest returns where the sessionCols of a row go in x.
 func sessionDest(x *users.Session) []any {
@@ -451,7 +454,7 @@ func (s *Store) SessionWithUser(ctx context.Context, tokenHash string) (users.Se
 		if err := rows.Scan(append(append(sessionDest(&x), &isOwn), ur.dest()...)...); err != nil {
 			return users.Session{}, users.User{}, nil, s.fail(ctx, err)
 		}
-		x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
+		inUTC(&x)
 		if isOwn {
 			own = x
 		}
