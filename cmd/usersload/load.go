@@ -72,8 +72,7 @@ func (d *directory) loginDevice(i int) string { return d.set.DeviceID(d.number(i
 type loader struct {
 	c        config
 	client   *http.Client
-	base     string   // the first server
-	bases    []string // every server; nil: base alone
+	bases    []string // every server, at least one
 	next     atomic.Uint64
 	dir      *directory
 	progress io.Writer
@@ -81,8 +80,8 @@ type loader struct {
 
 // at returns the URL of path on the next server.
 func (l *loader) at(path string) string {
-	if len(l.bases) < 2 {
-		return l.base + path
+	if len(l.bases) == 1 {
+		return l.bases[0] + path
 	}
 	return l.bases[l.next.Add(1)%uint64(len(l.bases))] + path
 }
@@ -405,7 +404,7 @@ func (l *loader) do(req *http.Request) error {
 // meBody returns the answer of GET /users/me for the first user: the baseline serves
 // a body of its size.
 func (l *loader) meBody(ctx context.Context) ([]byte, error) {
-	req, err := newRequest(ctx, http.MethodGet, l.base+"/users/me", nil)
+	req, err := newRequest(ctx, http.MethodGet, l.bases[0]+"/users/me", nil)
 	if err != nil {
 		return nil, err
 	}

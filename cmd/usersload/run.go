@@ -141,7 +141,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stderr, "usersload: %s\n", machine())
 
 	var (
-		base      string
 		bases     []string
 		dir       *directory
 		hashSlots int // 0 when unknown
@@ -155,13 +154,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if c.seedOnly {
 			return nil
 		}
-		base, dir, hashSlots = srv.url, srv.dir, srv.hashSlots
+		bases, dir, hashSlots = []string{srv.url}, srv.dir, srv.hashSlots
 	} else {
 		for t := range strings.SplitSeq(c.target, ",") {
 			bases = append(bases, strings.TrimRight(strings.TrimSpace(t), "/"))
 		}
-		base = bases[0]
-		if dir, err = remoteDirectory(ctx, c, base, stderr); err != nil {
+		if dir, err = remoteDirectory(ctx, c, bases[0], stderr); err != nil {
 			return err
 		}
 	}
@@ -174,7 +172,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	l := &loader{c: c, client: client, base: base, bases: bases, dir: dir, progress: stderr}
+	l := &loader{c: c, client: client, bases: bases, dir: dir, progress: stderr}
 
 	var results []Result
 	report := func(r Result) {
