@@ -114,3 +114,23 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestServersInTurn checks that with several servers (-target a,b,c) the requests go to
+// each in turn, and with one all go to it.
+func TestServersInTurn(t *testing.T) {
+	l := &loader{bases: []string{"http://a", "http://b", "http://c"}}
+	var got []string
+	for range 6 {
+		got = append(got, l.at("/users/me"))
+	}
+	want := []string{"http://b/users/me", "http://c/users/me", "http://a/users/me", "http://b/users/me", "http://c/users/me", "http://a/users/me"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("three servers: got %v, want %v", got, want)
+	}
+	one := &loader{bases: []string{"http://a"}}
+	for range 3 {
+		if u := one.at("/users"); u != "http://a/users" {
+			t.Errorf("one server: got %s", u)
+		}
+	}
+}
