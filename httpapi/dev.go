@@ -109,10 +109,9 @@ func (d devRouter) Handle(pattern string, h http.Handler) {
 // knows. RFC 7240 §2: names are case-insensitive, a preference given twice counts
 // once, the first time, and preferences a server does not know are ignored.
 type preferences struct {
-	code     int           // 0 if not asked for
-	delay    time.Duration // with hasDelay
-	hasDelay bool
-	applied  []string // for Preference-Applied, as given
+	code    int           // 0 if not asked for
+	delay   time.Duration // 0 if not asked for
+	applied []string      // for Preference-Applied, as given
 }
 
 // parsePrefer reads the code and delay preferences of h's Prefer headers.
@@ -143,7 +142,7 @@ func parsePrefer(h http.Header) (preferences, error) {
 				if n < 0 || time.Duration(n)*time.Millisecond > MaxDelay {
 					return p, users.Errorf(users.ErrInvalid, "Prefer: delay=%s must be a whole number of milliseconds from 0 to %d.", value, MaxDelay.Milliseconds())
 				}
-				p.delay, p.hasDelay = time.Duration(n)*time.Millisecond, true
+				p.delay = time.Duration(n) * time.Millisecond
 			}
 			p.applied = append(p.applied, name+"="+strconv.Itoa(n))
 		}
@@ -156,6 +155,7 @@ func parsePrefer(h http.Header) (preferences, error) {
 // A preference it cannot honour is 400, with no wait. Preference-Applied names what was
 // done (RFC 7240 §3).
 func prefer(log *slog.Logger, mux *http.ServeMux, pattern string, h http.Handler) http.Handler {
+	codes := forcedCodes(pattern)
 	challenge := ""
 	if s, ok := h.(schemed); ok {
 		challenge = s.challenge
@@ -170,14 +170,14 @@ func prefer(log *slog.Logger, mux *http.ServeMux, pattern string, h http.Handler
 			r = withChallenge(r, challenge)
 		}
 		p, err := parsePrefer(r.Header)
-		if err == nil && p.code != 0 && !slices.Contains(forcedCodes(pattern), p.code) {
-			err = users.Errorf(users.ErrInvalid, "Prefer: code=%d cannot be forced on %s, which can answer %s.", p.code, strings.ReplaceAll(pattern, "{$}", ""), joinCodes(forcedCodes(pattern)))
+		if err == nil && p.code != 0 && !slices.Contains(codes, p.code) {
+			err = users.Errorf(users.ErrInvalid, "Prefer: code=%d cannot be forced on %s, which can answer %s.", p.code, strings.ReplaceAll(pattern, "{$}", ""), joinCodes(codes))
 		}
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		if p.hasDelay && p.delay > 0 {
+		if p.delay > 0 {
 			t := time.NewTimer(p.delay)
 			select {
 			case <-t.C:
