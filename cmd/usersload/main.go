@@ -13,7 +13,8 @@
 // run. docs/performance.md lists what each number means and what limits it.
 //
 // In process, the server and the clients share the CPUs: on a small machine the
-// clients' own cost is part of every number, the baseline's included.
+// clients' own cost is part of every number, the baseline's included. With -target the
+// baseline runs in a usersload process of its own, as the server does in its own.
 package main
 
 import (
@@ -32,6 +33,13 @@ func main() {
 	auth.ServeOnAllCPUs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv(baselineEnv) != "" {
+		if err := serveBaselineChild(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "usersload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "usersload:", err)
 		os.Exit(1)

@@ -26,7 +26,7 @@ func printTable(w io.Writer, c config, results []Result) {
 	fmt.Fprintf(w, "%s\n%s; %d users with %d sessions and %d photos; %s; PBKDF2 %d iterations\n",
 		machine(), where, c.users, c.sessions, c.photos, how, c.iterations)
 	if c.target != "" && c.baseline {
-		fmt.Fprintln(w, "note: the baseline runs in this process and the server in another: their ratio compares unlike setups")
+		fmt.Fprintln(w, "note: the baseline, like the server, runs in a process of its own")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tclients\trequests\terrors\tper second\tratio\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
