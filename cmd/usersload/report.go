@@ -25,7 +25,10 @@ func printTable(w io.Writer, c config, results []Result) {
 	}
 	fmt.Fprintf(w, "%s\n%s; %d users with %d sessions and %d photos; %s; PBKDF2 %d iterations\n",
 		machine(), where, c.users, c.sessions, c.photos, how, c.iterations)
-	if c.target != "" && c.baseline {
+	switch {
+	case c.target != "" && c.baseline && c.baselineHere:
+		fmt.Fprintln(w, "note: the baseline runs in this process and the server in another: their ratio compares unlike setups")
+	case c.target != "" && c.baseline:
 		fmt.Fprintln(w, "note: the baseline, like the server, runs in a process of its own")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

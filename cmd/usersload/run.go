@@ -39,6 +39,7 @@ type config struct {
 	seeded       bool
 	seedKey      string
 	baseline     bool
+	baselineHere bool
 	cpuProfile   string
 	memProfile   string
 	json         bool
@@ -72,6 +73,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&c.seeded, "seeded", false, "the store (-target's, or -data's with -store file) was seeded with the same -users, -sessions and -seed-key: do not seed or register")
 	fs.StringVar(&c.seedKey, "seed-key", "usersload", "key the seeded tokens and IDs are made from")
 	fs.BoolVar(&c.baseline, "baseline", true, "measure the bare net/http baseline")
+	fs.BoolVar(&c.baselineHere, "baseline-here", false, "with -target, serve the baseline from this process rather than from one of its own")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile taken after seeding to this file")
 	fs.BoolVar(&c.json, "json", false, "print results as JSON lines instead of a table")
@@ -187,7 +189,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		if c.target == "" {
+		if c.target == "" || c.baselineHere {
 			bsrv, err := startBaseline(body)
 			if err != nil {
 				return err
