@@ -14,6 +14,23 @@ import (
 // parent usersload (serveBaselineChild) instead of a load run.
 const baselineEnv = "USERSLOAD_SERVE_BASELINE"
 
+// serveBaseline starts the baseline server of body where c says, in this process or in
+// one of its own, and returns its URL and the function that stops it.
+func serveBaseline(c config, body []byte) (url string, stop func(), err error) {
+	if c.target == "" || c.baselineHere {
+		s, err := startBaseline(body)
+		if err != nil {
+			return "", nil, err
+		}
+		return s.url, s.close, nil
+	}
+	p, err := startBaselineProcess(body)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.url, p.close, nil
+}
+
 // baselineProcess serves body as startBaseline does, from a usersload of its own: with
 // -target the server under test is another process, so the baseline is one too, and
 // their ratio compares like setups (the in-process baseline pays no process switch

@@ -189,21 +189,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		if c.target == "" || c.baselineHere {
-			bsrv, err := startBaseline(body)
-			if err != nil {
-				return err
-			}
-			defer bsrv.close()
-			baselineURL = bsrv.url
-		} else {
-			bp, err := startBaselineProcess(body)
-			if err != nil {
-				return err
-			}
-			defer bp.close()
-			baselineURL = bp.url
+		url, stop, err := serveBaseline(c, body)
+		if err != nil {
+			return err
 		}
+		defer stop()
+		baselineURL = url
 		baselineNote = fmt.Sprintf("a bare net/http server answering a %d-byte body, as GET /users/me does", len(body))
 	}
 	for _, name := range c.scenarios {
