@@ -84,6 +84,19 @@ func (p *baselineProcess) close() {
 	p.cmd.Wait()
 }
 
+// asBaselineChild serves as the baseline and exits if this process was started as one
+// (baselineEnv in its environment), and otherwise returns at once.
+func asBaselineChild() {
+	if os.Getenv(baselineEnv) == "" {
+		return
+	}
+	if err := serveBaselineChild(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "usersload:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
 // serveBaselineChild is the child's side of startBaselineProcess: it reads the body
 // from stdin, serves it, prints its URL on stdout, and returns when stdin ends.
 func serveBaselineChild(stdin io.Reader, stdout io.Writer) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,13 +13,7 @@ import (
 
 // TestMain lets the test binary be the baseline child, as usersload is for itself.
 func TestMain(m *testing.M) {
-	if os.Getenv(baselineEnv) != "" {
-		if err := serveBaselineChild(os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	asBaselineChild()
 	os.Exit(m.Run())
 }
 

@@ -31,15 +31,9 @@ func main() {
 	// As cmd/usersd does, so that the in-process server is measured as it is deployed.
 	// The baseline runs under the same setting.
 	auth.ServeOnAllCPUs()
+	asBaselineChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if os.Getenv(baselineEnv) != "" {
-		if err := serveBaselineChild(os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "usersload:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "usersload:", err)
 		os.Exit(1)
